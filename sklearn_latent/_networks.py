@@ -1,0 +1,149 @@
+"""Network building blocks shared by the models.
+
+Every model asks for the same three shapes of network: a *generator* mapping a
+latent vector to a data row, and a *critic*/*encoder* mapping a data row to a
+feature vector followed by one or more linear heads.  Rows are fully-connected
+MLPs; images (``image_shape=(C, H, W)``) use the convolutional nets of the
+ClusterGAN and InfoGAN papers for MNIST, generalised to any ``H`` and ``W``.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+
+def _leaky_relu():
+    # Slope 0.2, as in the DCGAN-style nets of ClusterGAN and InfoGAN.
+    return nn.LeakyReLU(0.2)
+
+
+class MLPTrunk(nn.Module):
+    """Fully-connected trunk: ``len(hidden_units)`` layers with leaky ReLU."""
+
+    def __init__(self, n_inputs, hidden_units, batch_norm):
+        super().__init__()
+        layers = []
+        for width in hidden_units:
+            layers.append(nn.Linear(n_inputs, width))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(width))
+            layers.append(_leaky_relu())
+            n_inputs = width
+        self.layers = nn.Sequential(*layers)
+        self.n_outputs = n_inputs
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class ConvTrunk(nn.Module):
+    """Image trunk of the ClusterGAN/InfoGAN MNIST nets.
+
+    conv 64 (4x4, stride 2) -> conv 128 (4x4, stride 2) -> FC ``dense_units``,
+    leaky ReLU 0.2 throughout (Mukherjee et al. 2019, appendix; Chen et al.
+    2016, appendix C.1).  Input rows are flattened ``(C, H, W)`` images.
+    """
+
+    def __init__(self, image_shape, dense_units, batch_norm):
+        super().__init__()
+        channels, height, width = image_shape
+        self.image_shape = tuple(image_shape)
+        norm = nn.BatchNorm2d if batch_norm else (lambda _: nn.Identity())
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, 64, 4, stride=2, padding=1),
+            _leaky_relu(),
+            nn.Conv2d(64, 128, 4, stride=2, padding=1),
+            norm(128),
+            _leaky_relu(),
+            nn.Flatten(),
+        )
+        # A 4x4 kernel with stride 2 and padding 1 halves a side, rounding down.
+        n_conv_outputs = 128 * (height // 4) * (width // 4)
+        self.dense = MLPTrunk(n_conv_outputs, (dense_units,), batch_norm)
+        self.n_outputs = dense_units
+
+    def forward(self, x):
+        return self.dense(self.conv(x.view(-1, *self.image_shape)))
+
+
+class MLPGenerator(nn.Module):
+    """Fully-connected generator/decoder: latent -> hidden layers (BN) -> row."""
+
+    def __init__(self, n_latent, n_features, hidden_units, output_activation):
+        super().__init__()
+        self.trunk = MLPTrunk(n_latent, hidden_units, batch_norm=True)
+        self.out = nn.Linear(self.trunk.n_outputs, n_features)
+        self.output_activation = output_activation
+
+    def forward(self, z):
+        return _activate(self.out(self.trunk(z)), self.output_activation)
+
+
+class ConvGenerator(nn.Module):
+    """Image generator of the ClusterGAN/InfoGAN MNIST nets, for any (C, H, W).
+
+    FC 1024 (BN) -> FC 128 x ceil(H/4) x ceil(W/4) (BN) -> deconv 64 (BN) ->
+    deconv C; the last map is cropped to H x W and flattened.
+    """
+
+    def __init__(self, n_latent, image_shape, dense_units, output_activation):
+        super().__init__()
+        channels, height, width = image_shape
+        self.image_shape = tuple(image_shape)
+        self.seed_shape = (128, math.ceil(height / 4), math.ceil(width / 4))
+        self.dense = nn.Sequential(
+            nn.Linear(n_latent, dense_units),
+            nn.BatchNorm1d(dense_units),
+            nn.ReLU(),
+            nn.Linear(dense_units, math.prod(self.seed_shape)),
+            nn.BatchNorm1d(math.prod(self.seed_shape)),
+            nn.ReLU(),
+        )
+        # Each 4x4 transposed convolution with stride 2 and padding 1 doubles a side.
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, channels, 4, stride=2, padding=1),
+        )
+        self.output_activation = output_activation
+
+    def forward(self, z):
+        images = self.deconv(self.dense(z).view(-1, *self.seed_shape))
+        _, height, width = self.image_shape
+        images = images[:, :, :height, :width]
+        return _activate(images.flatten(1), self.output_activation)
+
+
+class HeadedNet(nn.Module):
+    """A trunk followed by named linear heads; ``forward`` returns a dict."""
+
+    def __init__(self, trunk, head_sizes):
+        super().__init__()
+        self.trunk = trunk
+        self.heads = nn.ModuleDict(
+            {name: nn.Linear(trunk.n_outputs, size) for name, size in head_sizes.items()}
+        )
+
+    def forward(self, x):
+        features = self.trunk(x)
+        return {name: head(features) for name, head in self.heads.items()}
+
+
+def _activate(x, activation):
+    return torch.sigmoid(x) if activation == "sigmoid" else x
+
+
+def make_trunk(n_features, image_shape, hidden_units, batch_norm):
+    """Trunk for reading data rows: convolutional when ``image_shape`` is set."""
+    if image_shape is not None:
+        return ConvTrunk(image_shape, hidden_units[-1], batch_norm)
+    return MLPTrunk(n_features, hidden_units, batch_norm)
+
+
+def make_generator(n_latent, n_features, image_shape, hidden_units, output_activation):
+    """Generator/decoder for producing data rows from a latent vector."""
+    if image_shape is not None:
+        return ConvGenerator(n_latent, image_shape, hidden_units[-1], output_activation)
+    return MLPGenerator(n_latent, n_features, hidden_units, output_activation)

@@ -1,0 +1,33 @@
+"""Shared fixtures: small, fast versions of every estimator."""
+
+import pytest
+from sklearn.datasets import make_blobs
+
+from sklearn_latent import ClusterGANClustering
+
+# Tiny networks and few epochs: enough for the behaviour under test, fast on 2 CPU cores.
+FAST_PARAMS = {
+    ClusterGANClustering: dict(
+        latent_dim=2, hidden_units=(32, 32), max_iter=20, batch_size=32, learning_rate=2e-3
+    ),
+}
+
+
+def fast(estimator_class, **params):
+    """A small, quick instance of ``estimator_class`` with ``params`` on top."""
+    return estimator_class(**{**FAST_PARAMS[estimator_class], **params})
+
+
+ESTIMATORS = list(FAST_PARAMS)
+
+
+@pytest.fixture(params=ESTIMATORS, ids=lambda cls: cls.__name__)
+def estimator_class(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """Three well-separated blobs in 4 dimensions, with their labels."""
+    X, y = make_blobs(n_samples=150, centers=3, n_features=4, cluster_std=0.6, random_state=0)
+    return X.astype("float32"), y

@@ -1,0 +1,85 @@
+"""Bad input and training faults meet a ValueError that names the problem."""
+
+import numpy as np
+import pytest
+
+from conftest import fast
+from sklearn_latent import ClusterGANClustering, TrainingDivergedError
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), "NaN"),
+        (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), "infinity"),
+        (np.empty((0, 3)), "0 sample"),
+        (np.ones((1, 3)), "1 sample"),
+        (np.array([["a", "b"], ["c", "d"]]), "could not convert|dtype"),
+    ],
+    ids=["nan", "inf", "empty", "one-row", "strings"],
+)
+def test_bad_training_data(estimator_class, X, message):
+    with pytest.raises(ValueError, match=message):
+        fast(estimator_class, n_clusters=2).fit(X)
+
+
+def test_more_clusters_than_rows(estimator_class):
+    with pytest.raises(ValueError, match="n_clusters=5 is larger than the number of rows"):
+        fast(estimator_class, n_clusters=5).fit(np.random.default_rng(0).normal(size=(4, 3)))
+
+
+def test_wrong_feature_count_at_predict(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=1).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :2])
+    with pytest.raises(ValueError, match="inverse_transform expects embeddings"):
+        model.inverse_transform(X)
+
+
+@pytest.mark.parametrize(
+    "image_shape, message",
+    [((1, 3, 3), "holds 9 values per image"), ((1, 2, 2), "at least 4 pixels"),
+     ((4, 2), "channels, height, width")],
+)
+def test_image_shape_mismatch(estimator_class, image_shape, message):
+    X = np.random.default_rng(0).random((10, 4))
+    with pytest.raises(ValueError, match=message):
+        fast(estimator_class, n_clusters=2, image_shape=image_shape).fit(X)
+
+
+@pytest.mark.parametrize("param, value", [("n_clusters", 0), ("max_iter", 0), ("batch_size", 1),
+                                          ("learning_rate", -1.0), ("device", "tpu")])
+def test_invalid_parameters(estimator_class, blobs, param, value):
+    X, _ = blobs
+    with pytest.raises(ValueError, match=param if param != "device" else "device"):
+        fast(estimator_class, **{param: value}).fit(X)
+
+
+def test_divergence_names_epoch_and_keeps_previous_model(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, random_state=0).fit(X)
+    labels = model.predict(X)
+    # A learning rate this large blows the weights up within a few steps.
+    model.set_params(learning_rate=1e12)
+    with pytest.raises(TrainingDivergedError, match=r"epoch \d+.*learning_rate"):
+        model.fit(X * 1e6)
+    np.testing.assert_array_equal(model.predict(X), labels)
+    assert model.learning_rate == 1e12, "parameters are the user's; only fitted state is restored"
+
+
+def test_input_is_not_modified(estimator_class, blobs):
+    X, _ = blobs
+    X_copy = X.copy()
+    model = fast(estimator_class, n_clusters=3, max_iter=2).fit(X)
+    model.predict(X)
+    model.transform(X)
+    np.testing.assert_array_equal(X, X_copy)
+
+
+def test_kmeans_assignment_has_no_probabilities(blobs):
+    X, y = blobs
+    model = fast(ClusterGANClustering, n_clusters=3, cluster_assignment="kmeans", random_state=0)
+    labels = model.fit_predict(X)
+    np.testing.assert_array_equal(labels, model.predict(X))
+    assert not hasattr(model, "predict_proba")
