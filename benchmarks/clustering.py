@@ -76,8 +76,10 @@ def main():
     args = parser.parse_args()
     params = json.loads(args.params)
 
-    print(f"machine: {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    )
     print(f"deep-model overrides: {params or 'none (defaults)'}\n")
     print("| data | model | ACC | NMI | ARI | smallest cluster | fit s |")
     print("|---|---|---|---|---|---|---|")
@@ -88,8 +90,12 @@ def main():
             for seed in args.seeds:
                 run = evaluate(make_model(model_name, seed, params), X, y)
                 runs.append(run)
-                print(f"<!-- {dataset} {model_name} seed {seed}: "
-                      + ", ".join(f"{k}={v:.3f}" for k, v in run.items()) + " -->", flush=True)
+                print(
+                    f"<!-- {dataset} {model_name} seed {seed}: "
+                    + ", ".join(f"{k}={v:.3f}" for k, v in run.items())
+                    + " -->",
+                    flush=True,
+                )
             cells = []
             for key in ("ACC", "NMI", "ARI", "smallest", "seconds"):
                 values = np.array([run[key] for run in runs], dtype=float)

@@ -26,7 +26,7 @@ import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ class TrainingBatch(NamedTuple):
     """
 
     rows: torch.Tensor
-    neighbors: Optional[torch.Tensor]
+    neighbors: torch.Tensor | None
 
 
 class TrainingDivergedError(ValueError):
@@ -492,12 +492,14 @@ class BaseLatentClustering(
             shape = tuple(self.image_shape)
             if len(shape) != 3 or not all(isinstance(s, Integral) and s > 0 for s in shape):
                 raise ValueError(
-                    f"image_shape must be (channels, height, width) positive integers, got {self.image_shape!r}."
+                    "image_shape must be three positive integers (channels, height, width), "
+                    f"got {self.image_shape!r}."
                 )
             if np.prod(shape) != n_features:
                 raise ValueError(
                     f"image_shape={shape} holds {int(np.prod(shape))} values per image but X has "
-                    f"{n_features} features; pass rows flattened in (C, H, W) order or fix image_shape."
+                    f"{n_features} features; pass images flattened in (C, H, W) order or fix "
+                    "image_shape."
                 )
             if min(shape[1:]) < 4:
                 raise ValueError(

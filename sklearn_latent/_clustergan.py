@@ -99,7 +99,7 @@ class ClusterGANClustering(BaseLatentClustering):
         )
 
     def _make_optimizers(self):
-        adam = dict(lr=self.learning_rate, betas=tuple(self.betas))
+        adam = {"lr": self.learning_rate, "betas": tuple(self.betas)}
         return SimpleNamespace(
             critic=torch.optim.Adam(self.discriminator_.parameters(), **adam),
             generator=torch.optim.Adam(

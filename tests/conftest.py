@@ -7,9 +7,13 @@ from sklearn_latent import ClusterGANClustering
 
 # Tiny networks and few epochs: enough for the behaviour under test, fast on 2 CPU cores.
 FAST_PARAMS = {
-    ClusterGANClustering: dict(
-        latent_dim=2, hidden_units=(32, 32), max_iter=20, batch_size=32, learning_rate=2e-3
-    ),
+    ClusterGANClustering: {
+        "latent_dim": 2,
+        "hidden_units": (32, 32),
+        "max_iter": 20,
+        "batch_size": 32,
+        "learning_rate": 2e-3,
+    },
 }
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import fast
-from sklearn_latent import ClusterGANClustering, TrainingDivergedError
+from sklearn_latent import TrainingDivergedError
 
 
 @pytest.mark.parametrize(
@@ -39,8 +39,11 @@ def test_wrong_feature_count_at_predict(estimator_class, blobs):
 
 @pytest.mark.parametrize(
     "image_shape, message",
-    [((1, 3, 3), "holds 9 values per image"), ((1, 2, 2), "at least 4 pixels"),
-     ((4, 2), "channels, height, width")],
+    [
+        ((1, 3, 3), "holds 9 values per image"),
+        ((1, 2, 2), "at least 4 pixels"),
+        ((4, 2), "channels, height, width"),
+    ],
 )
 def test_image_shape_mismatch(estimator_class, image_shape, message):
     X = np.random.default_rng(0).random((10, 4))
@@ -48,8 +51,16 @@ def test_image_shape_mismatch(estimator_class, image_shape, message):
         fast(estimator_class, n_clusters=2, image_shape=image_shape).fit(X)
 
 
-@pytest.mark.parametrize("param, value", [("n_clusters", 0), ("max_iter", 0), ("batch_size", 1),
-                                          ("learning_rate", -1.0), ("device", "tpu")])
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("n_clusters", 0),
+        ("max_iter", 0),
+        ("batch_size", 1),
+        ("learning_rate", -1.0),
+        ("device", "tpu"),
+    ],
+)
 def test_invalid_parameters(estimator_class, blobs, param, value):
     X, _ = blobs
     with pytest.raises(ValueError, match=param if param != "device" else "device"):
@@ -75,11 +86,3 @@ def test_input_is_not_modified(estimator_class, blobs):
     model.predict(X)
     model.transform(X)
     np.testing.assert_array_equal(X, X_copy)
-
-
-def test_kmeans_assignment_has_no_probabilities(blobs):
-    X, y = blobs
-    model = fast(ClusterGANClustering, n_clusters=3, cluster_assignment="kmeans", random_state=0)
-    labels = model.fit_predict(X)
-    np.testing.assert_array_equal(labels, model.predict(X))
-    assert not hasattr(model, "predict_proba")

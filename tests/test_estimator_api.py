@@ -135,7 +135,6 @@ def test_verbose_shows_progress_with_losses(estimator_class, blobs, capsys):
     fast(estimator_class, n_clusters=3, max_iter=2, verbose=1, random_state=0).fit(X)
     err = capsys.readouterr().err
     assert estimator_class.__name__ in err and "2/2" in err
-    loss_names = [name for name in fast(estimator_class).__class__.__name__]  # noqa: F841
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -158,5 +157,7 @@ def test_cuda_fit_loads_and_predicts_on_cpu(estimator_class, blobs, tmp_path):
         "assert m.device_.type == 'cpu'"
     )
     subprocess.run(
-        [sys.executable, "-c", script], check=True, env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
+        [sys.executable, "-c", script],
+        check=True,
+        env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""},
     )

@@ -1,0 +1,68 @@
+"""ClusterGAN-specific behaviour: its networks, losses and options."""
+
+import numpy as np
+import pytest
+
+from conftest import fast
+from sklearn_latent import ClusterGANClustering
+from sklearn_latent._networks import ConvGenerator, ConvTrunk
+
+
+@pytest.mark.parametrize("image_shape", [(1, 8, 8), (3, 6, 10), (1, 7, 9)])
+def test_convolutional_nets_for_any_image_shape(image_shape):
+    n_features = int(np.prod(image_shape))
+    X = np.random.default_rng(0).random((24, n_features)).astype(np.float32)
+    model = fast(
+        ClusterGANClustering,
+        n_clusters=2,
+        image_shape=image_shape,
+        hidden_units=(32,),
+        max_iter=1,
+        random_state=0,
+    ).fit(X)
+    assert isinstance(model.generator_, ConvGenerator)
+    assert isinstance(model.encoder_.trunk, ConvTrunk)
+    X_new, _ = model.sample(5)
+    assert X_new.shape == (5, n_features)
+    assert X_new.min() >= 0 and X_new.max() <= 1, "pixels in [0, 1] get a sigmoid output"
+
+
+def test_linear_output_for_unbounded_data(blobs):
+    X, _ = blobs
+    model = fast(ClusterGANClustering, n_clusters=3, max_iter=1, random_state=0).fit(X)
+    assert model.generator_.output_activation == "linear"
+
+
+def test_transform_is_noise_estimate_then_cluster_softmax(blobs):
+    X, _ = blobs
+    model = fast(ClusterGANClustering, n_clusters=3, random_state=0).fit(X)
+    Z = model.transform(X)
+    assert Z.shape == (len(X), model.latent_dim + 3)
+    np.testing.assert_allclose(Z[:, model.latent_dim :], model.predict_proba(X), rtol=1e-5)
+
+
+def test_papers_wgan_gp_recipe_trains(blobs):
+    X, _ = blobs
+    model = fast(
+        ClusterGANClustering,
+        n_clusters=3,
+        loss="wgan-gp",
+        n_critic=5,
+        consistency_weight=0,
+        balance_weight=0,
+        random_state=0,
+    ).fit(X)
+    records = model.history_
+    assert {"critic", "adversarial", "z_n", "z_c"} <= set(records[-1])
+    assert "neighbor_disagreement" not in records[-1]
+    # Five critic steps per generator step: the latent-recovery loss falls all the same.
+    assert records[-1]["z_c"] < records[0]["z_c"]
+
+
+def test_kmeans_assignment_has_no_probabilities(blobs):
+    X, _ = blobs
+    model = fast(ClusterGANClustering, n_clusters=3, cluster_assignment="kmeans", random_state=0)
+    labels = model.fit_predict(X)
+    np.testing.assert_array_equal(labels, model.predict(X))
+    assert model.kmeans_.n_clusters == 3
+    assert not hasattr(model, "predict_proba")
