@@ -488,6 +488,14 @@ class BaseLatentClustering(
                 f"n_clusters={self.n_clusters} is larger than the number of rows "
                 f"({n_samples}); pass at least n_clusters rows or lower n_clusters."
             )
+        if self.hidden_units is not None and (
+            len(self.hidden_units) == 0
+            or not all(isinstance(w, Integral) and w > 0 for w in self.hidden_units)
+        ):
+            raise ValueError(
+                f"hidden_units must be a non-empty sequence of positive layer widths, e.g. "
+                f"(256, 256); got {self.hidden_units!r}."
+            )
         if self.image_shape is not None:
             shape = tuple(self.image_shape)
             if len(shape) != 3 or not all(isinstance(s, Integral) and s > 0 for s in shape):

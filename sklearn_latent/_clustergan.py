@@ -17,7 +17,144 @@ from ._networks import HeadedNet, make_generator, make_trunk
 class ClusterGANClustering(BaseLatentClustering):
     """ClusterGAN: clustering in the latent space of a generative adversarial net.
 
-    WORK IN PROGRESS docstring.
+    Mukherjee, Asnani, Lin and Kannan, "ClusterGAN: Latent Space Clustering in
+    Generative Adversarial Networks", AAAI 2019.  A generator G maps a latent
+    code ``z = (z_n, z_c)`` -- Gaussian noise ``z_n ~ N(0, sigma^2 I)`` and a
+    one-hot cluster code ``z_c = e_k`` with ``k`` uniform over ``n_clusters`` --
+    to a data row; a discriminator D tells real rows from generated ones; an
+    encoder E inverts G, returning an estimate of ``z_n`` and logits for
+    ``z_c``.  G and E are trained jointly on the adversarial loss plus
+    ``beta_n * ||z_n - E_n(G(z))||^2 + beta_c * CE(k, E_c(G(z)))`` (paper,
+    eq. 3).  A row's cluster is the argmax of ``softmax(E_c(x))``.
+
+    **Training recipe.**  The paper trains with WGAN-GP, five critic steps per
+    generator step, Adam(1e-4) and 500k generator steps: far from minutes on a
+    CPU.  The defaults here are chosen from measurements (see
+    ``benchmarks/README.md``): the non-saturating GAN loss with one critic
+    step, a larger learning rate, and two terms on E's cluster posterior for
+    *real* rows, which the paper's E never sees in training:
+
+    - ``consistency_weight``: a row and one of its ``n_neighbors`` nearest
+      training rows should fall in the same cluster (``-log sum_k p_k q_k``,
+      the neighbour term of SCAN, Van Gansbeke et al. 2020) -- the graph
+      smoothness of manifold regularisation;
+    - ``balance_weight``: the mean posterior over a batch should be the
+      uniform prior of ``z_c`` (``log K - H(mean p)``).
+
+    The paper's recipe is ``ClusterGANClustering(loss="wgan-gp", n_critic=5,
+    learning_rate=1e-4, consistency_weight=0, balance_weight=0,
+    max_iter=...)``.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters K, the size of the one-hot code ``z_c``.
+    latent_dim : int, default=30
+        Dimension of the noise part ``z_n`` (paper: 30 for MNIST, 5 for
+        Pendigits).
+    sigma : float, default=0.1
+        Standard deviation of ``z_n``; small, so that the clusters of the
+        latent space stay apart (paper, sec. 3).
+    beta_n : float, default=10.0
+        Weight of the ``z_n`` recovery term (paper: 10; 0 for Fashion-MNIST).
+    beta_c : float, default=10.0
+        Weight of the ``z_c`` recovery (cross-entropy) term (paper: 10).
+    loss : {"nonsaturating", "wgan-gp"}, default="nonsaturating"
+        Adversarial loss: the non-saturating GAN loss (Goodfellow et al. 2014)
+        or the paper's Wasserstein loss with gradient penalty.
+    n_critic : int, default=1
+        Discriminator steps per generator/encoder step (paper: 5).
+    gradient_penalty : float, default=10.0
+        Weight of the WGAN-GP gradient penalty, one interpolation per row
+        (used with ``loss="wgan-gp"``).
+    consistency_weight : float, default=10.0
+        Weight of the neighbour-agreement term on real rows; 0 turns it off
+        (and skips the nearest-neighbour search).
+    balance_weight : float, default=20.0
+        Weight of the cluster-balance term on real rows; 0 turns it off.
+    n_neighbors : int, default=10
+        Neighbours per row for the consistency term, found once per ``fit``
+        by exact Euclidean search on the input rows.
+    hidden_units : tuple of int, default=None
+        Widths of the hidden layers of G, D and E.  None means (256, 256) for
+        rows (the paper's Pendigits nets) and a 1024-unit dense layer for the
+        convolutional nets.  With ``image_shape``, only the last width is used.
+    image_shape : tuple of (channels, height, width), default=None
+        Set it for images given as flattened rows to use the paper's
+        convolutional nets (conv 64 -> conv 128 -> FC; G mirrors them).
+    max_iter : int, default=100
+        Number of epochs (passes over the training rows).
+    batch_size : int, default=64
+        Rows per mini-batch; batches are balanced so none has a single row.
+    learning_rate : float, default=1e-3
+        Adam learning rate of all three networks (paper: 1e-4).
+    betas : tuple of float, default=(0.5, 0.9)
+        Adam's ``(beta1, beta2)`` (paper: (0.5, 0.9)).
+    cluster_assignment : {"encoder", "kmeans"}, default="encoder"
+        How rows get clusters: the argmax of ``softmax(E_c(x))``, or k-means
+        on the embedding ``E(x) = [z_n, softmax(z_c)]`` as in the official
+        code's evaluation (then there is no ``predict_proba``).
+    output_activation : {"auto", "sigmoid", "linear"}, default="auto"
+        Output of G: "auto" takes a sigmoid when the training data lie in
+        [0, 1] (pixels, min-max scaled rows), linear otherwise.
+    device : str, default="auto"
+        Torch device to train on: "auto" (CUDA, then MPS, then CPU), "cpu",
+        "cuda", "cuda:1", "mps".
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the latent samples, batch order and
+        :meth:`sample`.  An int gives the same labels on the same machine (CPU).
+        The global NumPy and torch generators are never touched.
+    verbose : int, default=0
+        If positive, show a progress bar with the losses of each epoch.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training row.
+    generator_, discriminator_, encoder_ : torch.nn.Module
+        The fitted networks G, D and E.
+    kmeans_ : KMeans
+        The k-means model on the embedding (``cluster_assignment="kmeans"``).
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``seconds`` and the mean of each loss
+        (``critic``, ``adversarial``, ``z_n``, ``z_c``,
+        ``neighbor_disagreement``, ``imbalance``).
+    n_iter_ : int
+        Number of epochs run.
+    device_ : torch.device
+        Device the networks are on.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : The classic clusterer with the same interface.
+    sklearn.mixture.GaussianMixture : ``sample`` here mimics its ``sample``.
+
+    Notes
+    -----
+    ``transform`` returns ``[E_n(x), softmax(E_c(x))]`` (``latent_dim +
+    n_clusters`` columns); ``inverse_transform`` feeds such rows to G.
+    ``score_samples`` is minus the mean squared error of rebuilding a row
+    through E then G, so ``score`` (its mean) is higher for a model that
+    explains the data better and works as :class:`GridSearchCV`'s default
+    criterion without labels.  Like k-means' inertia it favours larger
+    latent spaces: compare it between models with the same ``latent_dim``
+    and ``n_clusters``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn_latent import ClusterGANClustering
+    >>> X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
+    >>> model = ClusterGANClustering(n_clusters=3, max_iter=20, random_state=0).fit(X)
+    >>> model.predict(X[:5]).shape
+    (5,)
+    >>> X_new, y_new = model.sample(6)
+    >>> X_new.shape, y_new.shape
+    ((6, 2), (6,))
     """
 
     _parameter_constraints = {
@@ -85,6 +222,8 @@ class ClusterGANClustering(BaseLatentClustering):
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, output_activation):
+        if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
         hidden = self._hidden_units((256, 256) if self.image_shape is None else (1024,))
         n_latent = self.latent_dim + self.n_clusters
         self.generator_ = make_generator(

@@ -63,7 +63,7 @@ def test_image_shape_mismatch(estimator_class, image_shape, message):
 )
 def test_invalid_parameters(estimator_class, blobs, param, value):
     X, _ = blobs
-    with pytest.raises(ValueError, match=param if param != "device" else "device"):
+    with pytest.raises(ValueError, match=param):
         fast(estimator_class, **{param: value}).fit(X)
 
 
@@ -86,3 +86,10 @@ def test_input_is_not_modified(estimator_class, blobs):
     model.predict(X)
     model.transform(X)
     np.testing.assert_array_equal(X, X_copy)
+
+
+@pytest.mark.parametrize("hidden_units", [(), (0, 4), (2.5,)])
+def test_invalid_hidden_units(estimator_class, blobs, hidden_units):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="hidden_units must be"):
+        fast(estimator_class, hidden_units=hidden_units).fit(X)

@@ -66,3 +66,9 @@ def test_kmeans_assignment_has_no_probabilities(blobs):
     np.testing.assert_array_equal(labels, model.predict(X))
     assert model.kmeans_.n_clusters == 3
     assert not hasattr(model, "predict_proba")
+
+
+def test_invalid_betas(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="betas must be two numbers"):
+        fast(ClusterGANClustering, betas=(0.5, 1.5)).fit(X)
