@@ -14,6 +14,7 @@ and its defaults; nothing is tuned per data set.
 
 import argparse
 import json
+import os
 import platform
 import time
 
@@ -26,6 +27,17 @@ from sklearn.mixture import GaussianMixture
 
 from sklearn_latent import ClusterGANClustering
 from sklearn_latent.metrics import cluster_accuracy
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def load(name):
@@ -77,7 +89,7 @@ def main():
     params = json.loads(args.params)
 
     print(
-        f"machine: {platform.processor() or platform.machine()}, "
+        f"machine: {cpu_name()}, {os.cpu_count()} cores, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"
     )
     print(f"deep-model overrides: {params or 'none (defaults)'}\n")

@@ -515,8 +515,16 @@ class BaseLatentClustering(
                     "least 4 pixels; use image_shape=None for an MLP on such small inputs."
                 )
 
-    def _hidden_units(self, default):
-        return tuple(self.hidden_units) if self.hidden_units is not None else default
+    def _hidden_units(self, n_features):
+        """Hidden widths: the user's, or sized to the input when ``hidden_units=None``."""
+        if self.hidden_units is not None:
+            return tuple(self.hidden_units)
+        if self.image_shape is not None:
+            return (1024,)  # the dense layer of the papers' convolutional MNIST nets
+        # Two layers as in ClusterGAN's Pendigits nets, 256 wide for narrow rows;
+        # wide rows (MNIST's 784 pixels) measured better at 512 (benchmarks/README.md).
+        width = 256 if n_features <= 256 else 512
+        return (width, width)
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):

@@ -42,8 +42,9 @@ class ClusterGANClustering(BaseLatentClustering):
       uniform prior of ``z_c`` (``log K - H(mean p)``).
 
     The paper's recipe is ``ClusterGANClustering(loss="wgan-gp", n_critic=5,
-    learning_rate=1e-4, consistency_weight=0, balance_weight=0,
-    max_iter=...)``.
+    learning_rate=1e-4, consistency_weight=0, balance_weight=0)`` with a
+    ``max_iter`` as large as you can afford (the paper ran 500k generator
+    steps).
 
     Parameters
     ----------
@@ -76,13 +77,14 @@ class ClusterGANClustering(BaseLatentClustering):
         Neighbours per row for the consistency term, found once per ``fit``
         by exact Euclidean search on the input rows.
     hidden_units : tuple of int, default=None
-        Widths of the hidden layers of G, D and E.  None means (256, 256) for
-        rows (the paper's Pendigits nets) and a 1024-unit dense layer for the
-        convolutional nets.  With ``image_shape``, only the last width is used.
+        Widths of the hidden layers of G, D and E.  None means two layers, as
+        in the paper's Pendigits nets, 256 wide for up to 256 features and 512
+        wide above; with ``image_shape``, the convolutional nets' dense layer
+        of 1024 units.  With ``image_shape`` only the last width is used.
     image_shape : tuple of (channels, height, width), default=None
         Set it for images given as flattened rows to use the paper's
         convolutional nets (conv 64 -> conv 128 -> FC; G mirrors them).
-    max_iter : int, default=100
+    max_iter : int, default=120
         Number of epochs (passes over the training rows).
     batch_size : int, default=64
         Rows per mini-batch; batches are balanced so none has a single row.
@@ -183,13 +185,13 @@ class ClusterGANClustering(BaseLatentClustering):
         n_critic=1,
         gradient_penalty=10.0,
         consistency_weight=10.0,
-        balance_weight=10.0,
+        balance_weight=20.0,
         n_neighbors=10,
         hidden_units=None,
         image_shape=None,
-        max_iter=100,
+        max_iter=120,
         batch_size=64,
-        learning_rate=2e-4,
+        learning_rate=1e-3,
         betas=(0.5, 0.9),
         cluster_assignment="encoder",
         output_activation="auto",
@@ -224,7 +226,7 @@ class ClusterGANClustering(BaseLatentClustering):
     def _build(self, n_features, output_activation):
         if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
-        hidden = self._hidden_units((256, 256) if self.image_shape is None else (1024,))
+        hidden = self._hidden_units(n_features)
         n_latent = self.latent_dim + self.n_clusters
         self.generator_ = make_generator(
             n_latent, n_features, self.image_shape, hidden, output_activation

@@ -1,6 +1,9 @@
 """Behaviour every estimator promises its users, beyond scikit-learn's checks."""
 
+import os
 import pickle
+import subprocess
+import sys
 
 import joblib
 import numpy as np
@@ -102,7 +105,11 @@ def test_round_trip_keeps_predictions(estimator_class, blobs, dump, tmp_path):
         joblib.dump(model, tmp_path / "model.joblib")
         loaded = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
-    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    if model.device_.type == "cpu":
+        np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    else:
+        # Same weights; on a GPU, kernel choice may round the last bit differently.
+        np.testing.assert_allclose(loaded.transform(X), model.transform(X), atol=1e-5)
 
 
 def test_clone_is_unfitted_with_same_params(estimator_class):
@@ -139,9 +146,6 @@ def test_verbose_shows_progress_with_losses(estimator_class, blobs, capsys):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_fit_loads_and_predicts_on_cpu(estimator_class, blobs, tmp_path):
-    import subprocess
-    import sys
-
     X, _ = blobs
     model = fast(estimator_class, n_clusters=3, device="cuda", random_state=0).fit(X)
     assert model.device_.type == "cuda"
@@ -159,5 +163,5 @@ def test_cuda_fit_loads_and_predicts_on_cpu(estimator_class, blobs, tmp_path):
     subprocess.run(
         [sys.executable, "-c", script],
         check=True,
-        env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""},
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
     )
