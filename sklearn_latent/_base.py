@@ -6,8 +6,10 @@ epoch/mini-batch loop, progress, ``history_``, batched inference and pickling.
 A model subclass supplies its networks and losses through a few hooks
 (the shape of :class:`sklearn.mixture._base.BaseMixture`):
 
-``_build(n_features, output_activation)``
-    create the fitted networks (attributes ending in ``_``);
+``_build(n_features, unit_interval)``
+    create the fitted networks (attributes ending in ``_``); ``unit_interval``
+    says whether the training data lie in [0, 1] (pixels, min-max scaled rows),
+    which picks a sigmoid/Bernoulli output where the model offers one;
 ``_make_optimizers()``
     the optimisers ``_train_step`` receives;
 ``_train_step(batch, optimizers, random)``
@@ -38,7 +40,7 @@ from sklearn.base import (
 )
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
@@ -159,7 +161,9 @@ class BaseLatentClustering(
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -167,7 +171,7 @@ class BaseLatentClustering(
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
-    def _build(self, n_features, output_activation):
+    def _build(self, n_features, unit_interval):
         """Create the networks as fitted attributes (on the CPU)."""
 
     @abstractmethod
@@ -247,16 +251,35 @@ class BaseLatentClustering(
         # fork it so the caller's RNG state is untouched and init is seeded.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(random.seed)
-            self._build(X.shape[1], self._resolve_output_activation(X))
+            self._build(X.shape[1], unit_interval=bool(X.min() >= 0.0 and X.max() <= 1.0))
         for module in self._modules():
             module.to(device)
         self.device_ = device
         self.history_ = []
         self.n_iter_ = 0
+        X_train, X_validation = self._split_validation(X, random)
         neighbors = None
         if self._uses_neighbors():
-            neighbors = _as_tensor(self._nearest_neighbors(X), device)
-        self._train_loop(_as_tensor(X, device), neighbors, self._make_optimizers(), random)
+            neighbors = _as_tensor(self._nearest_neighbors(X_train), device)
+        self._train_loop(
+            _as_tensor(X_train, device), neighbors, X_validation, self._make_optimizers(), random
+        )
+
+    def _split_validation(self, X, random):
+        """Hold out ``validation_fraction`` of the rows when early stopping is on."""
+        if self.n_iter_no_change is None:
+            return X, None
+        n_validation = round(self.validation_fraction * X.shape[0])
+        n_train = X.shape[0] - n_validation
+        if n_validation < 1 or n_train < max(2, self.n_clusters):
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} of {X.shape[0]} rows leaves "
+                f"{n_validation} validation and {n_train} training rows; early stopping needs at "
+                "least one validation row and n_clusters (and 2) training rows. Change "
+                "validation_fraction or set n_iter_no_change=None."
+            )
+        order = random.numpy.permutation(X.shape[0])
+        return X[order[:n_train]], X[order[n_train:]]
 
     def _nearest_neighbors(self, X):
         """Indices of each row's ``n_neighbors`` nearest other rows (Euclidean)."""
@@ -266,7 +289,7 @@ class BaseLatentClustering(
         # dropping it leaves rows at distance >= 0 that are its neighbours.
         return index.kneighbors(X, return_distance=False)[:, 1:]
 
-    def _train_loop(self, data, neighbors, optimizers, random):
+    def _train_loop(self, data, neighbors, X_validation, optimizers, random):
         n_samples = data.shape[0]
         # Balanced batches (sizes differ by at most one row) so no batch is
         # left with a single row, which batch normalisation cannot train on.
@@ -277,10 +300,11 @@ class BaseLatentClustering(
             unit="epoch",
             disable=not self.verbose,
         )
-        for module in self._modules():
-            module.train()
+        best_score, best_weights, epochs_without_gain = -np.inf, None, 0
         for epoch in epochs:
             start = time.perf_counter()
+            for module in self._modules():
+                module.train()
             order = torch.as_tensor(random.numpy.permutation(n_samples), device=data.device)
             totals, counts = {}, {}
             for batch_indices in torch.tensor_split(order, n_batches):
@@ -295,6 +319,10 @@ class BaseLatentClustering(
                     counts[name] = counts.get(name, 0) + 1
             # One host synchronisation per epoch, not per batch.
             record = {name: float(total) / counts[name] for name, total in totals.items()}
+            if X_validation is not None:
+                record["validation_score"] = float(
+                    np.mean(self._run_batched(self._score_samples, X_validation))
+                )
             bad = [name for name, value in record.items() if not np.isfinite(value)]
             if bad:
                 raise TrainingDivergedError(
@@ -307,6 +335,19 @@ class BaseLatentClustering(
             self.history_.append({"epoch": epoch + 1, **record})
             self.n_iter_ = epoch + 1
             epochs.set_postfix({k: f"{v:.3g}" for k, v in record.items()}, refresh=False)
+            if X_validation is None:
+                continue
+            if record["validation_score"] > best_score + self.tol:
+                best_score, epochs_without_gain = record["validation_score"], 0
+                best_weights = [copy.deepcopy(m.state_dict()) for m in self._modules()]
+            else:
+                epochs_without_gain += 1
+                if epochs_without_gain >= self.n_iter_no_change:
+                    break
+        if best_weights is not None:
+            # Early stopping keeps the epoch with the best held-out score.
+            for module, weights in zip(self._modules(), best_weights, strict=True):
+                module.load_state_dict(weights)
 
     # ------------------------------------------------------------- inference
     def predict(self, X):
@@ -474,13 +515,6 @@ class BaseLatentClustering(
         """The fitted torch modules, found by type so subclasses list nothing."""
         return [value for value in vars(self).values() if isinstance(value, torch.nn.Module)]
 
-    def _resolve_output_activation(self, X):
-        if self.output_activation != "auto":
-            return self.output_activation
-        # Data already in [0, 1] (pixels, min-max scaled rows): a sigmoid output
-        # keeps generated rows in range, as the papers do for MNIST.
-        return "sigmoid" if X.min() >= 0.0 and X.max() <= 1.0 else "linear"
-
     def _check_data_against_params(self, X):
         n_samples, n_features = X.shape
         if self.n_clusters > n_samples:
@@ -528,7 +562,9 @@ class BaseLatentClustering(
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: the default state is the live instance dict, which must keep
+        # its GPU modules.
+        state = dict(super().__getstate__())
         # Store weights on the CPU so a model fitted on a GPU loads anywhere.
         for name, value in state.items():
             if isinstance(value, torch.nn.Module):

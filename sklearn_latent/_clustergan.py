@@ -86,6 +86,15 @@ class ClusterGANClustering(BaseLatentClustering):
         convolutional nets (conv 64 -> conv 128 -> FC; G mirrors them).
     max_iter : int, default=120
         Number of epochs (passes over the training rows).
+    n_iter_no_change : int, default=None
+        If set, hold out ``validation_fraction`` of the rows and stop when
+        their mean :meth:`score_samples` has not improved by ``tol`` for this
+        many epochs, keeping the best epoch's weights.  None trains
+        ``max_iter`` epochs on all rows.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    tol : float, default=1e-4
+        Smallest gain of the held-out score that counts as an improvement.
     batch_size : int, default=64
         Rows per mini-batch; batches are balanced so none has a single row.
     learning_rate : float, default=1e-3
@@ -118,9 +127,10 @@ class ClusterGANClustering(BaseLatentClustering):
     kmeans_ : KMeans
         The k-means model on the embedding (``cluster_assignment="kmeans"``).
     history_ : list of dict
-        One record per epoch: ``epoch``, ``seconds`` and the mean of each loss
+        One record per epoch: ``epoch``, ``seconds``, the mean of each loss
         (``critic``, ``adversarial``, ``z_n``, ``z_c``,
-        ``neighbor_disagreement``, ``imbalance``).
+        ``neighbor_disagreement``, ``imbalance``) and, with early stopping,
+        ``validation_score``.
     n_iter_ : int
         Number of epochs run.
     device_ : torch.device
@@ -171,6 +181,7 @@ class ClusterGANClustering(BaseLatentClustering):
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "cluster_assignment": [StrOptions({"encoder", "kmeans"})],
+        "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
     }
 
     def __init__(
@@ -190,6 +201,9 @@ class ClusterGANClustering(BaseLatentClustering):
         hidden_units=None,
         image_shape=None,
         max_iter=120,
+        n_iter_no_change=None,
+        validation_fraction=0.1,
+        tol=1e-4,
         batch_size=64,
         learning_rate=1e-3,
         betas=(0.5, 0.9),
@@ -213,6 +227,9 @@ class ClusterGANClustering(BaseLatentClustering):
         self.hidden_units = hidden_units
         self.image_shape = image_shape
         self.max_iter = max_iter
+        self.n_iter_no_change = n_iter_no_change
+        self.validation_fraction = validation_fraction
+        self.tol = tol
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.betas = betas
@@ -223,10 +240,14 @@ class ClusterGANClustering(BaseLatentClustering):
         self.verbose = verbose
 
     # ---------------------------------------------------------------- model
-    def _build(self, n_features, output_activation):
+    def _build(self, n_features, unit_interval):
         if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
         hidden = self._hidden_units(n_features)
+        output_activation = self.output_activation
+        if output_activation == "auto":
+            # A sigmoid keeps generated pixels in range, as the paper does for MNIST.
+            output_activation = "sigmoid" if unit_interval else "linear"
         n_latent = self.latent_dim + self.n_clusters
         self.generator_ = make_generator(
             n_latent, n_features, self.image_shape, hidden, output_activation

@@ -112,6 +112,14 @@ def test_round_trip_keeps_predictions(estimator_class, blobs, dump, tmp_path):
         np.testing.assert_allclose(loaded.transform(X), model.transform(X), atol=1e-5)
 
 
+def test_pickling_leaves_the_estimator_untouched(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=1).fit(X)
+    before = dict(vars(model))
+    pickle.dumps(model)
+    assert all(vars(model)[name] is value for name, value in before.items())
+
+
 def test_clone_is_unfitted_with_same_params(estimator_class):
     model = fast(estimator_class, n_clusters=4, random_state=3)
     assert clone(model).get_params() == model.get_params()
@@ -165,3 +173,20 @@ def test_cuda_fit_loads_and_predicts_on_cpu(estimator_class, blobs, tmp_path):
         check=True,
         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
     )
+
+
+def test_early_stopping_on_held_out_score(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(
+        estimator_class, n_clusters=3, max_iter=200, n_iter_no_change=2, tol=1e3, random_state=0
+    ).fit(X)
+    # An unreachable tol: the first epoch is the best, two more without gain stop training.
+    assert model.n_iter_ == 3
+    assert all("validation_score" in record for record in model.history_)
+    assert model.labels_.shape == (len(X),)
+
+
+def test_early_stopping_needs_enough_rows(estimator_class, blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="validation_fraction"):
+        fast(estimator_class, n_clusters=3, n_iter_no_change=2, validation_fraction=0.001).fit(X)
