@@ -2,6 +2,7 @@
 
 from ._base import TrainingDivergedError
 from ._clustergan import ClusterGANClustering
+from ._gmvae import GMVAEClustering
 
-__all__ = ["ClusterGANClustering", "TrainingDivergedError"]
+__all__ = ["ClusterGANClustering", "GMVAEClustering", "TrainingDivergedError"]
 __version__ = "0.1.0"

@@ -1,0 +1,432 @@
+"""GMVAE (Dilokthanakul et al., 2016) as a scikit-learn clusterer.
+
+Notation follows the paper: ``y`` is an observed row, ``x`` the continuous
+latent (``latent_dim``), ``w`` the latent that parametrises the mixture
+(``noise_dim``) and ``z`` the cluster.
+"""
+
+import math
+from numbers import Integral, Real
+
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ._base import BaseLatentClustering
+from ._losses import marginal_entropy_gap, neighbor_disagreement
+from ._networks import HeadedNet, MLPTrunk, make_generator, make_trunk
+
+# Log-variances are clamped to keep exp() finite while the nets are untrained.
+_LOGVAR_RANGE = (-10.0, 10.0)
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class FeatureLogScale(nn.Module):
+    """Learned per-feature log standard deviation of a Gaussian decoder."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.zeros(n_features))
+
+
+def _gaussian_log_density(value, mean, logvar):
+    """Elementwise log N(value; mean, exp(logvar))."""
+    return -0.5 * (_LOG_2PI + logvar + (value - mean) ** 2 / logvar.exp())
+
+
+def _gaussian_kl(mean_q, logvar_q, mean_p, logvar_p):
+    """KL(N(mean_q, exp(logvar_q)) || N(mean_p, exp(logvar_p))), summed over the last axis."""
+    return 0.5 * (
+        logvar_p - logvar_q + (logvar_q.exp() + (mean_q - mean_p) ** 2) / logvar_p.exp() - 1
+    ).sum(dim=-1)
+
+
+class GMVAEClustering(BaseLatentClustering):
+    """Gaussian-mixture variational autoencoder: clusters as mixture components.
+
+    Dilokthanakul, Mediano, Garnelo, Lee, Salimbeni, Arulkumaran and Shanahan,
+    "Deep Unsupervised Clustering with Gaussian Mixture Variational
+    Autoencoders", 2016.  The generative model (paper, sec. 3.1) is
+
+    - ``w ~ N(0, I)`` and ``z ~ Cat(1/K)``, ``K = n_clusters``;
+    - ``x | z, w ~ N(mu_z(w), diag sigma^2_z(w))`` from K heads of one prior
+      network;
+    - ``y | x`` from a decoder: Bernoulli for data in [0, 1], Gaussian with a
+      learned per-feature scale otherwise (``likelihood``).
+
+    The recognition model gives Gaussian ``q(x | y)`` and ``q(w | y)``
+    (reparameterised); the cluster posterior ``p(z | x, w)`` follows in closed
+    form from the prior heads.  Training maximises the ELBO of sec. 3.2 with
+    its four terms -- reconstruction, conditional prior (weighted by
+    ``p(z | x, w)``), the KL of ``w`` and the KL of ``z`` to its uniform prior --
+    estimated with ``n_mc_samples`` draws; the z-prior term is held at least
+    ``free_bits`` nats (sec. 4.1, the remedy for all rows falling in one
+    cluster).
+
+    **Training recipe.**  As for :class:`ClusterGANClustering`, two terms on
+    the cluster posterior of real rows speed clustering up, both off with
+    weight 0 (the paper's objective): ``consistency_weight`` (a row and one of
+    its ``n_neighbors`` nearest rows share a cluster) and ``balance_weight``
+    (the batch's mean posterior is the uniform prior of ``z``).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of mixture components K.
+    latent_dim : int, default=20
+        Dimension of the latent ``x`` (paper, MNIST: 200).
+    noise_dim : int, default=10
+        Dimension of ``w`` (paper, MNIST: 150).
+    n_mc_samples : int, default=1
+        Monte-Carlo draws M of ``(x, w)`` per row (paper: 1 and 10).
+    free_bits : float, default=0.5
+        Floor lambda, in nats, of the z-prior KL term (official code's
+        default); 0 turns it off.
+    likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
+        Decoder distribution; "auto" takes Bernoulli when the training data lie
+        in [0, 1], Gaussian otherwise.
+    consistency_weight : float, default=10.0
+        Weight of the neighbour-agreement term on ``p(z | y)``; 0 turns it off.
+    balance_weight : float, default=20.0
+        Weight of the cluster-balance term on ``p(z | y)``; 0 turns it off.
+    n_neighbors : int, default=10
+        Neighbours per row for the consistency term (exact Euclidean search).
+    hidden_units : tuple of int, default=None
+        Hidden widths of the recognition and decoder nets; None sizes them to
+        the input (two layers, 256 wide up to 256 features, 512 above; a
+        1024-unit dense layer for the convolutional nets).
+    image_shape : tuple of (channels, height, width), default=None
+        Set it for flattened images to use convolutional recognition and
+        decoder nets.
+    max_iter : int, default=100
+        Maximum number of epochs.
+    n_iter_no_change : int, default=None
+        If set, hold out ``validation_fraction`` of the rows and stop when
+        their mean ELBO has not improved by ``tol`` nats for this many epochs,
+        keeping the best epoch's weights.  None trains ``max_iter`` epochs.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    tol : float, default=1e-4
+        Smallest gain of the held-out ELBO that counts as an improvement.
+    batch_size : int, default=64
+        Rows per mini-batch (paper: 50).
+    learning_rate : float, default=1e-3
+        Adam learning rate (paper: 1e-4).
+    device : str, default="auto"
+        Torch device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps".
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, sampling, batch order and :meth:`sample`.  The
+        global NumPy and torch generators are never touched.
+    verbose : int, default=0
+        If positive, show a progress bar with the losses of each epoch.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training row.
+    encoder_ : torch.nn.Module
+        Recognition net for ``q(x | y)`` and ``q(w | y)``.
+    prior_ : torch.nn.Module
+        Net mapping ``w`` to the K means and log-variances of ``p(x | z, w)``.
+    decoder_ : torch.nn.Module
+        Net mapping ``x`` to the parameters of ``p(y | x)``.
+    decoder_scale_ : FeatureLogScale or None
+        Learned log standard deviations of a Gaussian decoder.
+    likelihood_ : str
+        The decoder distribution used, "bernoulli" or "gaussian".
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``seconds``, ``loss`` (minus the
+        training objective), the mean ELBO terms ``reconstruction``,
+        ``conditional_prior``, ``w_prior``, ``z_prior``, ``elbo``, the recipe
+        terms, and ``validation_score`` (held-out ELBO) with early stopping.
+    n_iter_ : int
+        Number of epochs run.
+    device_ : torch.device
+        Device the networks are on.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    ClusterGANClustering : Clustering in the latent space of a GAN.
+    sklearn.mixture.GaussianMixture : The shallow model this one deepens.
+
+    Notes
+    -----
+    ``predict_proba`` is ``p(z | x, w)`` averaged over ``n_mc_samples`` draws
+    from ``q(x | y) q(w | y)``; at inference the draws are the same for every
+    row, so a row's output does not depend on which other rows are passed with
+    it.  ``transform`` is the mean of ``q(x | y)``; ``inverse_transform`` the
+    decoder's mean for given ``x``.  ``score_samples`` is each row's ELBO in
+    nats (a lower bound on its log-likelihood, without free bits), and
+    ``score`` its mean, so ``GridSearchCV`` with no scoring selects by ELBO.
+    Compare ELBOs between models with the same ``likelihood``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn_latent import GMVAEClustering
+    >>> X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
+    >>> model = GMVAEClustering(n_clusters=3, max_iter=20, random_state=0).fit(X)
+    >>> model.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    _parameter_constraints = {
+        **BaseLatentClustering._parameter_constraints,
+        "noise_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
+        "free_bits": [Interval(Real, 0, None, closed="left")],
+        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "balance_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        latent_dim=20,
+        noise_dim=10,
+        n_mc_samples=1,
+        free_bits=0.5,
+        likelihood="auto",
+        consistency_weight=10.0,
+        balance_weight=20.0,
+        n_neighbors=10,
+        hidden_units=None,
+        image_shape=None,
+        max_iter=100,
+        n_iter_no_change=None,
+        validation_fraction=0.1,
+        tol=1e-4,
+        batch_size=64,
+        learning_rate=1e-3,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.noise_dim = noise_dim
+        self.n_mc_samples = n_mc_samples
+        self.free_bits = free_bits
+        self.likelihood = likelihood
+        self.consistency_weight = consistency_weight
+        self.balance_weight = balance_weight
+        self.n_neighbors = n_neighbors
+        self.hidden_units = hidden_units
+        self.image_shape = image_shape
+        self.max_iter = max_iter
+        self.n_iter_no_change = n_iter_no_change
+        self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- model
+    def _build(self, n_features, unit_interval):
+        hidden = self._hidden_units(n_features)
+        self.likelihood_ = self.likelihood
+        if self.likelihood_ == "auto":
+            self.likelihood_ = "bernoulli" if unit_interval else "gaussian"
+        self.encoder_ = HeadedNet(
+            make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
+            {
+                "x_mean": self.latent_dim,
+                "x_logvar": self.latent_dim,
+                "w_mean": self.noise_dim,
+                "w_logvar": self.noise_dim,
+            },
+        )
+        # One shared net with K heads of (mean, log-variance) for p(x | z, w).
+        self.prior_ = HeadedNet(
+            MLPTrunk(self.noise_dim, (hidden[-1],), batch_norm=False),
+            {"moments": 2 * self.n_clusters * self.latent_dim},
+        )
+        # Spread the K component means apart at the start: with the default
+        # near-zero init all components coincide, p(z | x, w) is uniform and
+        # the symmetric objective gives no gradient to tell them apart.
+        with torch.no_grad():
+            bias = self.prior_.heads["moments"].bias.view(self.n_clusters, 2, self.latent_dim)
+            bias[:, 0].normal_()
+        # The decoder outputs Bernoulli logits or Gaussian means: no activation.
+        self.decoder_ = make_generator(
+            self.latent_dim, n_features, self.image_shape, hidden, "linear"
+        )
+        self.decoder_scale_ = (
+            FeatureLogScale(n_features) if self.likelihood_ == "gaussian" else None
+        )
+
+    def _make_optimizers(self):
+        parameters = [p for module in self._modules() for p in module.parameters()]
+        return torch.optim.Adam(parameters, lr=self.learning_rate)
+
+    def _uses_neighbors(self):
+        return self.consistency_weight > 0
+
+    def _recognise(self, y):
+        """Means and clamped log-variances of q(x | y) and q(w | y)."""
+        out = self.encoder_(y)
+        return (
+            out["x_mean"],
+            out["x_logvar"].clamp(*_LOGVAR_RANGE),
+            out["w_mean"],
+            out["w_logvar"].clamp(*_LOGVAR_RANGE),
+        )
+
+    def _mixture(self, w):
+        """Means and log-variances of p(x | z=k, w), each of shape (..., K, latent_dim)."""
+        moments = self.prior_(w)["moments"].view(*w.shape[:-1], self.n_clusters, 2, self.latent_dim)
+        return moments[..., 0, :], moments[..., 1, :].clamp(*_LOGVAR_RANGE)
+
+    def _draw(self, mean, logvar, noise):
+        """Reparameterised draws: ``noise`` has shape (M, B, d) or (M, 1, d)."""
+        return mean + (0.5 * logvar).exp() * noise
+
+    def _posterior(self, x, w):
+        """p(z | x, w) with the mixture moments, for draws of shape (M, B, .)."""
+        mixture_mean, mixture_logvar = self._mixture(w)  # (M, B, K, L)
+        # Under the uniform p(z), p(z | x, w) is proportional to p(x | z, w) (paper, eq. 8).
+        log_density = _gaussian_log_density(x.unsqueeze(2), mixture_mean, mixture_logvar)
+        return log_density.sum(dim=-1).softmax(dim=-1), mixture_mean, mixture_logvar
+
+    def _cluster_posterior(self, y, x_noise, w_noise):
+        """p(z | y): p(z | x, w) averaged over the draws of (x, w) from q."""
+        x_mean, x_logvar, w_mean, w_logvar = self._recognise(y)
+        x, w = self._draw(x_mean, x_logvar, x_noise), self._draw(w_mean, w_logvar, w_noise)
+        return self._posterior(x, w)[0].mean(dim=0)
+
+    def _terms(self, y, x_noise, w_noise):
+        """Per-row ELBO terms (paper, eq. 5) and the cluster posterior p(z | y)."""
+        x_mean, x_logvar, w_mean, w_logvar = self._recognise(y)
+        x = self._draw(x_mean, x_logvar, x_noise)  # (M, B, L)
+        w = self._draw(w_mean, w_logvar, w_noise)  # (M, B, W)
+        n_draws, n_rows = x.shape[0], y.shape[0]
+
+        decoded = self.decoder_(x.reshape(n_draws * n_rows, -1)).view(n_draws, n_rows, -1)
+        if self.likelihood_ == "bernoulli":
+            log_likelihood = -F.binary_cross_entropy_with_logits(
+                decoded, y.expand_as(decoded), reduction="none"
+            )
+        else:
+            log_likelihood = _gaussian_log_density(y, decoded, 2 * self.decoder_scale_.log_scale)
+        reconstruction = log_likelihood.sum(dim=-1).mean(dim=0)
+
+        posterior, mixture_mean, mixture_logvar = self._posterior(x, w)  # (M, B, K)
+        # E_q[ sum_k p(z=k | x, w) KL(q(x | y) || p(x | z=k, w)) ]: the conditional prior term.
+        kl_x = _gaussian_kl(
+            x_mean.unsqueeze(1), x_logvar.unsqueeze(1), mixture_mean, mixture_logvar
+        )
+        conditional_prior = (posterior * kl_x).sum(dim=-1).mean(dim=0)
+        w_prior = _gaussian_kl(w_mean, w_logvar, torch.zeros_like(w_mean), torch.zeros_like(w_mean))
+        log_ratio = posterior.clamp_min(1e-12).log() + math.log(self.n_clusters)
+        z_prior = (posterior * log_ratio).sum(dim=-1).mean(dim=0)
+        return {
+            "reconstruction": reconstruction,
+            "conditional_prior": conditional_prior,
+            "w_prior": w_prior,
+            "z_prior": z_prior,
+            "posterior": posterior.mean(dim=0),
+        }
+
+    def _training_noise(self, n_rows, random, device):
+        return (
+            random.randn(self.n_mc_samples, n_rows, self.latent_dim, device=device),
+            random.randn(self.n_mc_samples, n_rows, self.noise_dim, device=device),
+        )
+
+    def _train_step(self, batch, optimizer, random):
+        y = batch.rows
+        terms = self._terms(y, *self._training_noise(y.shape[0], random, y.device))
+        elbo = (
+            terms["reconstruction"]
+            - terms["conditional_prior"]
+            - terms["w_prior"]
+            - terms["z_prior"]
+        ).mean()
+        # Free bits (official code, version2): the z-prior KL counts as at least lambda nats.
+        z_prior = terms["z_prior"].mean().clamp_min(self.free_bits)
+        loss = -(
+            terms["reconstruction"].mean()
+            - terms["conditional_prior"].mean()
+            - terms["w_prior"].mean()
+            - z_prior
+        )
+        losses = {}
+        posterior = terms["posterior"]
+        if self.consistency_weight > 0:
+            neighbors = batch.neighbors
+            neighbor_posterior = self._cluster_posterior(
+                neighbors, *self._training_noise(neighbors.shape[0], random, y.device)
+            )
+            disagreement = neighbor_disagreement(posterior, neighbor_posterior)
+            loss = loss + self.consistency_weight * disagreement
+            losses["neighbor_disagreement"] = disagreement.detach()
+        if self.balance_weight > 0:
+            imbalance = marginal_entropy_gap(posterior)
+            loss = loss + self.balance_weight * imbalance
+            losses["imbalance"] = imbalance.detach()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.update(
+            loss=loss.detach(),
+            elbo=elbo.detach(),
+            **{
+                name: terms[name].mean().detach()
+                for name in ("reconstruction", "conditional_prior", "w_prior", "z_prior")
+            },
+        )
+        return losses
+
+    # ------------------------------------------------------------ inference
+    def _inference_noise(self, device):
+        """The same (x, w) draws for every row at inference, from a fixed seed.
+
+        A row's output then does not depend on the other rows passed with it.
+        """
+        generator = torch.Generator(device=device).manual_seed(0)
+        x_noise = torch.randn(
+            self.n_mc_samples, 1, self.latent_dim, generator=generator, device=device
+        )
+        w_noise = torch.randn(
+            self.n_mc_samples, 1, self.noise_dim, generator=generator, device=device
+        )
+        return x_noise, w_noise
+
+    def _cluster_proba(self, X):
+        return self._cluster_posterior(X, *self._inference_noise(X.device))
+
+    def _encode(self, X):
+        return self._recognise(X)[0]
+
+    def _decode(self, Z):
+        decoded = self.decoder_(Z)
+        return decoded.sigmoid() if self.likelihood_ == "bernoulli" else decoded
+
+    def _sample_latent(self, y, random):
+        w = random.randn(y.shape[0], self.noise_dim, device=y.device)
+        mixture_mean, mixture_logvar = self._mixture(w)
+        rows = torch.arange(y.shape[0], device=y.device)
+        mean, logvar = mixture_mean[rows, y], mixture_logvar[rows, y]
+        return self._draw(mean, logvar, random.randn(*mean.shape, device=y.device))
+
+    def _score_samples(self, X):
+        terms = self._terms(X, *self._inference_noise(X.device))
+        return (
+            terms["reconstruction"]
+            - terms["conditional_prior"]
+            - terms["w_prior"]
+            - terms["z_prior"]
+        )
+
+    @property
+    def _n_features_out(self):
+        return self.latent_dim
