@@ -84,7 +84,7 @@ class ClusterGANClustering(BaseLatentClustering):
     image_shape : tuple of (channels, height, width), default=None
         Set it for images given as flattened rows to use the paper's
         convolutional nets (conv 64 -> conv 128 -> FC; G mirrors them).
-    max_iter : int, default=120
+    max_iter : int, default=100
         Number of epochs (passes over the training rows).
     n_iter_no_change : int, default=None
         If set, hold out ``validation_fraction`` of the rows and stop when
@@ -200,7 +200,7 @@ class ClusterGANClustering(BaseLatentClustering):
         n_neighbors=10,
         hidden_units=None,
         image_shape=None,
-        max_iter=120,
+        max_iter=100,
         n_iter_no_change=None,
         validation_fraction=0.1,
         tol=1e-4,
