@@ -25,7 +25,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
 
-from sklearn_latent import ClusterGANClustering, GMVAEClustering
+from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
 from sklearn_latent.metrics import cluster_accuracy
 
 
@@ -59,6 +59,7 @@ FORMATS = {
     "smallest": ".0f",
     "seconds": ".1f",
     "ELBO": ".1f",
+    "L_I": ".3f",
 }
 
 
@@ -67,6 +68,8 @@ def make_model(name, seed, params):
         return ClusterGANClustering(n_clusters=10, random_state=seed, **params)
     if name == "GMVAE":
         return GMVAEClustering(n_clusters=10, random_state=seed, **params)
+    if name == "InfoGAN":
+        return InfoGANClustering(n_clusters=10, random_state=seed, **params)
     if name == "KMeans":
         return KMeans(10, n_init=10, random_state=seed)
     if name == "GaussianMixture":
@@ -86,8 +89,14 @@ def evaluate(model, X, y):
         "ARI": adjusted_rand_score(y, labels),
         "smallest": int(np.bincount(labels, minlength=10).min()),
         "seconds": seconds,
-        # The model's own training criterion where it has one: GMVAE's mean ELBO, in nats.
+        # The models' own criteria: GMVAE's mean ELBO, and InfoGAN's categorical
+        # information bound L_I in the last epoch (at most log 10 = 2.303 nats).
         "ELBO": model.score(X) if isinstance(model, GMVAEClustering) else np.nan,
+        "L_I": (
+            model.history_[-1]["categorical_information"]
+            if isinstance(model, InfoGANClustering)
+            else np.nan
+        ),
     }
 
 
@@ -97,7 +106,7 @@ def main():
     parser.add_argument(
         "--models",
         nargs="+",
-        default=["ClusterGAN", "GMVAE", "KMeans", "GaussianMixture", "Ward"],
+        default=["ClusterGAN", "GMVAE", "InfoGAN", "KMeans", "GaussianMixture", "Ward"],
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--params", default="{}", help="JSON overrides for the deep models")
@@ -109,8 +118,10 @@ def main():
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"
     )
     print(f"deep-model overrides: {params or 'none (defaults)'}\n")
-    print("| data | model | ACC | NMI | ARI | smallest cluster | fit s | ELBO (nats) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| data | model | ACC | NMI | ARI | smallest cluster | fit s | ELBO (nats) | L_I (nats) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for dataset in args.datasets:
         X, y = load(dataset)
         for model_name in args.models:

@@ -3,6 +3,12 @@
 from ._base import TrainingDivergedError
 from ._clustergan import ClusterGANClustering
 from ._gmvae import GMVAEClustering
+from ._infogan import InfoGANClustering
 
-__all__ = ["ClusterGANClustering", "GMVAEClustering", "TrainingDivergedError"]
+__all__ = [
+    "ClusterGANClustering",
+    "GMVAEClustering",
+    "InfoGANClustering",
+    "TrainingDivergedError",
+]
 __version__ = "0.1.0"

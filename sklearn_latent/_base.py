@@ -16,9 +16,9 @@ A model subclass supplies its networks and losses through a few hooks
     one optimisation step on a :class:`TrainingBatch`, returning a dict of
     detached 0-d loss tensors (``_uses_neighbors()`` asks the loop to put a
     nearest neighbour of each row in the batch);
-``_cluster_proba(X)``, ``_encode(X)``, ``_decode(Z)``, ``_sample_latent(y, random)``
+``_cluster_proba(X)``, ``_encode(X)``, ``_decode(Z)``, ``_generate(y, random)``
     tensor-in, tensor-out inference used by ``predict_proba``, ``transform``,
-    ``inverse_transform`` and ``sample``;
+    ``inverse_transform`` and ``sample`` (rows generated from clusters ``y``);
 ``_score_samples(X)``
     the per-row, higher-is-better number behind ``score_samples``/``score``.
 """
@@ -199,8 +199,8 @@ class BaseLatentClustering(
         """Data rows for a tensor batch of embeddings (``inverse_transform``)."""
 
     @abstractmethod
-    def _sample_latent(self, y, random):
-        """Embeddings to decode for the requested cluster indices ``y``."""
+    def _generate(self, y, random):
+        """Rows generated from the model for a tensor batch of cluster indices ``y``."""
 
     @abstractmethod
     def _score_samples(self, X):
@@ -483,11 +483,12 @@ class BaseLatentClustering(
         counts = random.numpy.multinomial(n_samples, np.full(self.n_clusters, 1 / self.n_clusters))
         y = np.repeat(np.arange(self.n_clusters), counts)
         with self._inference():
-            latent = self._sample_latent(torch.as_tensor(y, device=self.device_), random)
             X = np.concatenate(
                 [
-                    self._decode(chunk).float().cpu().numpy()
-                    for chunk in torch.split(latent, INFERENCE_BATCH_SIZE)
+                    self._generate(chunk, random).float().cpu().numpy()
+                    for chunk in torch.split(
+                        torch.as_tensor(y, device=self.device_), INFERENCE_BATCH_SIZE
+                    )
                 ]
             )
         return X, y

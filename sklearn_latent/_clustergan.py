@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseLatentClustering, seed_from_random_state
-from ._losses import marginal_entropy_gap, neighbor_disagreement
+from ._losses import critic_loss, generator_loss, gradient_penalty, posterior_regularizer
 from ._networks import HeadedNet, make_generator, make_trunk
 
 
@@ -294,19 +294,15 @@ class ClusterGANClustering(BaseLatentClustering):
         z_n, k = self._prior(n_samples, random, device)
         with torch.no_grad():
             fake = self.generator_(self._latent(z_n, F.one_hot(k, self.n_clusters).float()))
-        critic_real, critic_fake = self._critic(real), self._critic(fake)
-        if self.loss == "wgan-gp":
-            critic_loss = critic_fake.mean() - critic_real.mean()
-            if self.gradient_penalty > 0:
-                critic_loss = critic_loss + self.gradient_penalty * self._gradient_penalty(
-                    real, fake, random
-                )
-        else:
-            critic_loss = F.softplus(-critic_real).mean() + F.softplus(critic_fake).mean()
+        critic = critic_loss(self._critic(real), self._critic(fake), self.loss)
+        if self.loss == "wgan-gp" and self.gradient_penalty > 0:
+            critic = critic + self.gradient_penalty * gradient_penalty(
+                self._critic, real, fake, random
+            )
         optimizers.critic.zero_grad(set_to_none=True)
-        critic_loss.backward()
+        critic.backward()
         optimizers.critic.step()
-        losses["critic"] = critic_loss.detach()
+        losses["critic"] = critic.detach()
 
         optimizers.step += 1
         if optimizers.step % self.n_critic:
@@ -315,41 +311,28 @@ class ClusterGANClustering(BaseLatentClustering):
         self.discriminator_.requires_grad_(False)
         z_n, k = self._prior(n_samples, random, device)
         fake = self.generator_(self._latent(z_n, F.one_hot(k, self.n_clusters).float()))
-        critic_fake = self._critic(fake)
-        if self.loss == "wgan-gp":
-            adversarial = -critic_fake.mean()
-        else:
-            adversarial = F.softplus(-critic_fake).mean()
+        adversarial = generator_loss(self._critic(fake), self.loss)
         codes = self.encoder_(fake)
         # Latent recovery terms of the ClusterGAN objective (paper, eq. 3).
         z_n_loss = F.mse_loss(codes["z_n"], z_n)
         z_c_loss = F.cross_entropy(codes["z_c"], k)
-        generator_loss = adversarial + self.beta_n * z_n_loss + self.beta_c * z_c_loss
-        if self.consistency_weight > 0 or self.balance_weight > 0:
-            proba = self._cluster_proba(real)
-            if self.consistency_weight > 0:
-                disagreement = neighbor_disagreement(proba, self._cluster_proba(batch.neighbors))
-                generator_loss = generator_loss + self.consistency_weight * disagreement
-                losses["neighbor_disagreement"] = disagreement.detach()
-            if self.balance_weight > 0:
-                imbalance = marginal_entropy_gap(proba)
-                generator_loss = generator_loss + self.balance_weight * imbalance
-                losses["imbalance"] = imbalance.detach()
+        # The recipe's terms on E's posterior for real rows (class docstring).
+        regularizer, record = posterior_regularizer(
+            self._cluster_proba(real),
+            lambda: self._cluster_proba(batch.neighbors),
+            self.consistency_weight,
+            self.balance_weight,
+        )
+        losses.update(record)
+        total = adversarial + self.beta_n * z_n_loss + self.beta_c * z_c_loss + regularizer
         optimizers.generator.zero_grad(set_to_none=True)
-        generator_loss.backward()
+        total.backward()
         optimizers.generator.step()
         self.discriminator_.requires_grad_(True)
         losses.update(
             adversarial=adversarial.detach(), z_n=z_n_loss.detach(), z_c=z_c_loss.detach()
         )
         return losses
-
-    def _gradient_penalty(self, real, fake, random):
-        """WGAN-GP penalty (Gulrajani et al. 2017, eq. 3), one epsilon per row."""
-        epsilon = random.rand(real.shape[0], 1, device=real.device)
-        mixed = (epsilon * real + (1 - epsilon) * fake).requires_grad_(True)
-        (gradient,) = torch.autograd.grad(self._critic(mixed).sum(), mixed, create_graph=True)
-        return ((gradient.norm(2, dim=1) - 1) ** 2).mean()
 
     # ------------------------------------------------------------ inference
     def _fit(self, X):
@@ -394,9 +377,9 @@ class ClusterGANClustering(BaseLatentClustering):
     def _decode(self, Z):
         return self.generator_(Z)
 
-    def _sample_latent(self, y, random):
+    def _generate(self, y, random):
         z_n, _ = self._prior(y.shape[0], random, y.device)
-        return self._latent(z_n, F.one_hot(y, self.n_clusters).float())
+        return self.generator_(self._latent(z_n, F.one_hot(y, self.n_clusters).float()))
 
     def _score_samples(self, X):
         return -((self._decode(self._encode(X)) - X) ** 2).mean(dim=1)

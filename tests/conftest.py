@@ -3,7 +3,7 @@
 import pytest
 from sklearn.datasets import make_blobs
 
-from sklearn_latent import ClusterGANClustering, GMVAEClustering
+from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
 
 # Tiny networks and few epochs: enough for the behaviour under test, fast on 2 CPU cores.
 FAST_PARAMS = {
@@ -20,6 +20,14 @@ FAST_PARAMS = {
         "hidden_units": (32, 32),
         "max_iter": 40,
         "batch_size": 16,
+        "learning_rate": 2e-3,
+    },
+    InfoGANClustering: {
+        "latent_dim": 2,
+        "n_continuous": 1,
+        "hidden_units": (32, 32),
+        "max_iter": 20,
+        "batch_size": 32,
         "learning_rate": 2e-3,
     },
 }

@@ -46,7 +46,7 @@ def test_predictions_do_not_depend_on_the_other_rows(blobs):
 
 @pytest.mark.parametrize("free_bits", [0.0, 2.0])
 def test_papers_objective_trains(blobs, free_bits):
-    X, y = blobs
+    X, _ = blobs
     model = fast(
         GMVAEClustering,
         n_clusters=3,

@@ -1,0 +1,424 @@
+"""InfoGAN (Chen et al., NIPS 2016) as a scikit-learn clusterer."""
+
+import math
+from numbers import Integral, Real
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._base import BaseLatentClustering, TrainingRandomness, seed_from_random_state
+from ._losses import critic_loss, generator_loss, gradient_penalty, posterior_regularizer
+from ._networks import HeadedNet, make_generator, make_trunk
+
+
+class InfoGANClustering(BaseLatentClustering):
+    """InfoGAN: a GAN whose categorical input code becomes the cluster.
+
+    Chen, Duan, Houthooft, Schulman, Sutskever and Abbeel, "InfoGAN:
+    Interpretable Representation Learning by Information Maximizing Generative
+    Adversarial Nets", NIPS 2016.  The generator G reads incompressible noise
+    (``latent_dim`` values, uniform on [-1, 1]), a categorical code ``c`` with
+    ``n_clusters`` equally likely values and ``n_continuous`` continuous codes
+    uniform on [-1, 1].  The discriminator D and the auxiliary distribution Q
+    share one trunk: Q outputs logits for ``c`` and a Gaussian (mean, log-std)
+    per continuous code.  Training adds ``-lambda L_I(G, Q)``, the variational
+    lower bound of the mutual information between codes and generated rows
+    (paper, eq. 5), to both players' losses; ``L_I`` updates G and Q (D's trunk
+    and Q's heads), never D's real/fake head.  A row's cluster is the argmax of
+    Q's categorical output.
+
+    **Training recipe.**  As for :class:`ClusterGANClustering`, two terms on
+    Q's categorical posterior for *real* rows make clustering fast:
+    ``consistency_weight`` (a row and one of its ``n_neighbors`` nearest rows
+    share a cluster) and ``balance_weight`` (the batch's mean posterior is the
+    uniform prior of ``c``).  Both 0 gives the paper's objective; the paper's
+    optimiser is ``learning_rate=2e-4, generator_learning_rate=1e-3``.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of values of the categorical code ``c``.
+    latent_dim : int, default=62
+        Dimension of the incompressible noise (paper, MNIST: 62).
+    n_continuous : int, default=2
+        Number of continuous codes (paper, MNIST: 2); 0 for none.
+    categorical_weight : float, default=1.0
+        lambda for the categorical part of ``L_I`` (paper: 1).
+    continuous_weight : float, default=0.1
+        lambda for the continuous part of ``L_I``; the paper keeps it smaller
+        than the categorical one so both terms have the same scale.
+    loss : {"nonsaturating", "wgan-gp"}, default="nonsaturating"
+        Adversarial loss (the paper's is the non-saturating GAN loss).
+    gradient_penalty : float, default=10.0
+        Weight of the WGAN-GP penalty (with ``loss="wgan-gp"``).
+    consistency_weight : float, default=10.0
+        Weight of the neighbour-agreement term on real rows; 0 turns it off.
+    balance_weight : float, default=20.0
+        Weight of the cluster-balance term on real rows; 0 turns it off.
+    n_neighbors : int, default=10
+        Neighbours per row for the consistency term (exact Euclidean search).
+    hidden_units : tuple of int, default=None
+        Hidden widths of G and of D/Q's trunk; None sizes them to the input
+        (two layers, 256 wide up to 256 features, 512 above; a 1024-unit
+        dense layer for the convolutional nets).
+    image_shape : tuple of (channels, height, width), default=None
+        Set it for flattened images to use the paper's convolutional nets.
+    max_iter : int, default=100
+        Number of epochs.
+    n_iter_no_change : int, default=None
+        If set, hold out ``validation_fraction`` of the rows and stop when
+        their :meth:`score_samples` mean has not improved by ``tol`` for this
+        many epochs, keeping the best epoch's weights.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    tol : float, default=1e-4
+        Smallest gain of the held-out score that counts as an improvement.
+    batch_size : int, default=64
+        Rows per mini-batch (paper: 128).
+    learning_rate : float, default=1e-3
+        Adam learning rate of D and Q (paper: 2e-4).
+    generator_learning_rate : float, default=None
+        Adam learning rate of G; None uses ``learning_rate`` (paper: 1e-3).
+    beta1 : float, default=0.5
+        Adam's beta1 (paper: 0.5).
+    output_activation : {"auto", "sigmoid", "linear"}, default="auto"
+        Output of G: "auto" takes a sigmoid when the training data lie in
+        [0, 1], linear otherwise.
+    device : str, default="auto"
+        Torch device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps".
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, codes, batch order and :meth:`sample`.  The
+        global NumPy and torch generators are never touched.
+    verbose : int, default=0
+        If positive, show a progress bar with the losses of each epoch.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster (categorical code) of each training row.
+    generator_ : torch.nn.Module
+        The generator G.
+    discriminator_ : torch.nn.Module
+        D and Q: one trunk with the heads ``score``, ``categorical``,
+        ``continuous_mean`` and ``continuous_log_std``.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``seconds``, ``critic``,
+        ``adversarial``, ``categorical_information`` (the categorical part of
+        ``L_I`` in nats, which approaches ``H(c) = log(n_clusters)`` as Q
+        recovers the code), ``continuous_nll``, the recipe terms, and
+        ``validation_score`` with early stopping.
+    n_iter_ : int
+        Number of epochs run.
+    device_ : torch.device
+        Device the networks are on.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    ClusterGANClustering : A GAN whose encoder inverts the generator.
+    GMVAEClustering : A variational autoencoder with a mixture prior.
+
+    Notes
+    -----
+    ``transform`` returns ``[softmax(Q_c(x)), Q_mean(x)]``: the categorical
+    posterior then the means of the continuous codes; ``inverse_transform``
+    feeds such codes to G with the incompressible noise at its mean, 0.  :meth:`generate` makes
+    rows for chosen codes, so a user can see what each code controls.
+    ``score_samples`` is minus the entropy of Q's categorical posterior (how
+    decidedly a row belongs to one cluster); ``score`` is the mutual
+    information estimate ``H(mean_i p_i) - mean_i H(p_i)`` over ``X``, in
+    nats, at most ``log(n_clusters)``: high when rows are assigned decidedly
+    *and* the clusters are used evenly.  It is what :class:`GridSearchCV`
+    maximises when no scoring is given; compare it between models with the
+    same ``n_clusters``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn_latent import InfoGANClustering
+    >>> X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
+    >>> model = InfoGANClustering(n_clusters=3, max_iter=20, random_state=0).fit(X)
+    >>> rows = model.generate([0, 0, 2], continuous=[[-1, 0], [1, 0], [0, 0]])
+    >>> rows.shape
+    (3, 2)
+    """
+
+    _parameter_constraints = {
+        **BaseLatentClustering._parameter_constraints,
+        "n_continuous": [Interval(Integral, 0, None, closed="left")],
+        "categorical_weight": [Interval(Real, 0, None, closed="left")],
+        "continuous_weight": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions({"wgan-gp", "nonsaturating"})],
+        "gradient_penalty": [Interval(Real, 0, None, closed="left")],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "generator_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "beta1": [Interval(Real, 0, 1, closed="left")],
+        "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        latent_dim=62,
+        n_continuous=2,
+        categorical_weight=1.0,
+        continuous_weight=0.1,
+        loss="nonsaturating",
+        gradient_penalty=10.0,
+        consistency_weight=10.0,
+        balance_weight=20.0,
+        n_neighbors=10,
+        hidden_units=None,
+        image_shape=None,
+        max_iter=100,
+        n_iter_no_change=None,
+        validation_fraction=0.1,
+        tol=1e-4,
+        batch_size=64,
+        learning_rate=1e-3,
+        generator_learning_rate=None,
+        beta1=0.5,
+        output_activation="auto",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.n_continuous = n_continuous
+        self.categorical_weight = categorical_weight
+        self.continuous_weight = continuous_weight
+        self.loss = loss
+        self.gradient_penalty = gradient_penalty
+        self.consistency_weight = consistency_weight
+        self.balance_weight = balance_weight
+        self.n_neighbors = n_neighbors
+        self.hidden_units = hidden_units
+        self.image_shape = image_shape
+        self.max_iter = max_iter
+        self.n_iter_no_change = n_iter_no_change
+        self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.generator_learning_rate = generator_learning_rate
+        self.beta1 = beta1
+        self.output_activation = output_activation
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- model
+    def _build(self, n_features, unit_interval):
+        hidden = self._hidden_units(n_features)
+        output_activation = self.output_activation
+        if output_activation == "auto":
+            output_activation = "sigmoid" if unit_interval else "linear"
+        n_codes = self.latent_dim + self.n_clusters + self.n_continuous
+        self.generator_ = make_generator(
+            n_codes, n_features, self.image_shape, hidden, output_activation
+        )
+        heads = {"score": 1, "categorical": self.n_clusters}
+        if self.n_continuous:
+            heads.update(continuous_mean=self.n_continuous, continuous_log_std=self.n_continuous)
+        self.discriminator_ = HeadedNet(
+            make_trunk(n_features, self.image_shape, hidden, batch_norm=False), heads
+        )
+
+    def _make_optimizers(self):
+        betas = (self.beta1, 0.999)
+        generator_rate = self.generator_learning_rate or self.learning_rate
+        return SimpleNamespace(
+            discriminator=torch.optim.Adam(
+                self.discriminator_.parameters(), lr=self.learning_rate, betas=betas
+            ),
+            generator=torch.optim.Adam(
+                self.generator_.parameters(), lr=generator_rate, betas=betas
+            ),
+        )
+
+    def _uses_neighbors(self):
+        return self.consistency_weight > 0
+
+    def _codes(self, categories, random, continuous=None):
+        """Generator input [noise, one-hot c, continuous codes] (paper, sec. 5 and 7)."""
+        n_rows, device = categories.shape[0], categories.device
+        noise = 2 * random.rand(n_rows, self.latent_dim, device=device) - 1
+        if continuous is None:
+            continuous = 2 * random.rand(n_rows, self.n_continuous, device=device) - 1
+        one_hot = F.one_hot(categories, self.n_clusters).float()
+        return torch.cat([noise, one_hot, continuous], dim=1), continuous
+
+    def _information_loss(self, outputs, categories, continuous):
+        """-L_I's two parts: cross-entropy of c and Gaussian NLL of the continuous codes."""
+        categorical = F.cross_entropy(outputs["categorical"], categories)
+        if not self.n_continuous:
+            return categorical, categorical.new_zeros(())
+        log_std = outputs["continuous_log_std"].clamp(-5, 5)
+        z = (continuous - outputs["continuous_mean"]) / log_std.exp()
+        nll = (0.5 * z**2 + log_std + 0.5 * math.log(2 * math.pi)).sum(dim=1).mean()
+        return categorical, nll
+
+    def _train_step(self, batch, optimizers, random):
+        real = batch.rows
+        n_rows, device = real.shape[0], real.device
+        categories = random.randint(self.n_clusters, (n_rows,), device=device)
+        codes, continuous = self._codes(categories, random)
+
+        # D and Q: tell real from fake, recover the codes of fakes, and the
+        # recipe's terms on Q's posterior for real rows.
+        with torch.no_grad():
+            fake = self.generator_(codes)
+        real_out, fake_out = self.discriminator_(real), self.discriminator_(fake)
+        adversarial_d = critic_loss(
+            real_out["score"].squeeze(1), fake_out["score"].squeeze(1), self.loss
+        )
+        if self.loss == "wgan-gp" and self.gradient_penalty > 0:
+            adversarial_d = adversarial_d + self.gradient_penalty * gradient_penalty(
+                self._critic, real, fake, random
+            )
+        categorical_nll, continuous_nll = self._information_loss(fake_out, categories, continuous)
+        regularizer, losses = posterior_regularizer(
+            real_out["categorical"].softmax(dim=1),
+            lambda: self._cluster_proba(batch.neighbors),
+            self.consistency_weight,
+            self.balance_weight,
+        )
+        discriminator_loss = (
+            adversarial_d
+            + self.categorical_weight * categorical_nll
+            + self.continuous_weight * continuous_nll
+            + regularizer
+        )
+        optimizers.discriminator.zero_grad(set_to_none=True)
+        discriminator_loss.backward()
+        optimizers.discriminator.step()
+
+        # G: fool D and make its codes recoverable by Q (D and Q held fixed).
+        self.discriminator_.requires_grad_(False)
+        codes, continuous = self._codes(categories, random)
+        fake_out = self.discriminator_(self.generator_(codes))
+        adversarial_g = generator_loss(fake_out["score"].squeeze(1), self.loss)
+        categorical_g, continuous_g = self._information_loss(fake_out, categories, continuous)
+        total = (
+            adversarial_g
+            + self.categorical_weight * categorical_g
+            + self.continuous_weight * continuous_g
+        )
+        optimizers.generator.zero_grad(set_to_none=True)
+        total.backward()
+        optimizers.generator.step()
+        self.discriminator_.requires_grad_(True)
+
+        losses.update(
+            critic=adversarial_d.detach(),
+            adversarial=adversarial_g.detach(),
+            # L_I for the uniform categorical code: H(c) - CE (paper, eq. 4 and 5).
+            categorical_information=math.log(self.n_clusters) - categorical_g.detach(),
+            continuous_nll=continuous_g.detach(),
+        )
+        return losses
+
+    def _critic(self, x):
+        return self.discriminator_(x)["score"].squeeze(1)
+
+    # ------------------------------------------------------------ inference
+    def _cluster_proba(self, X):
+        return self.discriminator_(X)["categorical"].softmax(dim=1)
+
+    def _encode(self, X):
+        outputs = self.discriminator_(X)
+        parts = [outputs["categorical"].softmax(dim=1)]
+        if self.n_continuous:
+            parts.append(outputs["continuous_mean"])
+        return torch.cat(parts, dim=1)
+
+    def _decode(self, Z):
+        # An embedding holds the codes only: decode it with the noise at its mean, 0.
+        noise = Z.new_zeros(Z.shape[0], self.latent_dim)
+        return self.generator_(torch.cat([noise, Z], dim=1))
+
+    def _generate(self, y, random):
+        return self.generator_(self._codes(y, random)[0])
+
+    def _score_samples(self, X):
+        proba = self._cluster_proba(X)
+        return (proba * proba.clamp_min(1e-12).log()).sum(dim=1)
+
+    def score(self, X, y=None):
+        """Mutual information between rows and clusters under Q, in nats.
+
+        ``H(mean_i p_i) - mean_i H(p_i)`` for the categorical posteriors
+        ``p_i`` of the rows of ``X``; higher is better, at most
+        ``log(n_clusters)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            The mutual information estimate.
+        """
+        proba = self.predict_proba(X).astype(np.float64)
+        marginal = proba.mean(axis=0)
+        marginal_entropy = -np.sum(marginal * np.log(np.clip(marginal, 1e-12, None)))
+        return float(marginal_entropy + np.mean(self.score_samples(X)))
+
+    def generate(self, categories, continuous=None):
+        """Generate rows for chosen codes.
+
+        The incompressible noise is drawn at random (from ``random_state``);
+        fix ``categories`` and sweep one column of ``continuous`` to see what a
+        continuous code controls, or vary ``categories`` to see the clusters.
+
+        Parameters
+        ----------
+        categories : array-like of shape (n_rows,)
+            Categorical code (cluster index) of each row to generate.
+        continuous : array-like of shape (n_rows, n_continuous), default=None
+            Continuous codes, nominally in [-1, 1]; None draws them uniformly.
+
+        Returns
+        -------
+        X : ndarray of shape (n_rows, n_features_in_)
+            Generated rows.
+        """
+        check_is_fitted(self)
+        categories = check_array(categories, ensure_2d=False, dtype=np.int64)
+        if categories.ndim != 1 or categories.min() < 0 or categories.max() >= self.n_clusters:
+            raise ValueError(
+                f"categories must be a 1-d array of cluster indices in [0, {self.n_clusters}); "
+                f"got values from {categories.min()} to {categories.max()}."
+            )
+        if continuous is not None:
+            continuous = check_array(continuous, dtype=np.float32)
+            if continuous.shape != (len(categories), self.n_continuous):
+                raise ValueError(
+                    f"continuous must have shape (n_rows, n_continuous) = "
+                    f"({len(categories)}, {self.n_continuous}); got {continuous.shape}."
+                )
+            continuous = torch.as_tensor(continuous, device=self.device_)
+        random = TrainingRandomness(seed_from_random_state(self.random_state), self.device_)
+        with self._inference():
+            codes, _ = self._codes(
+                torch.as_tensor(categories, device=self.device_), random, continuous
+            )
+            return self.generator_(codes).float().cpu().numpy()
+
+    @property
+    def _n_features_out(self):
+        return self.n_clusters + self.n_continuous
