@@ -228,14 +228,15 @@ class BaseLatentClustering(
         self : object
             The fitted estimator.
         """
-        self._validate_params()
-        X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
-        self._check_data_against_params(X)
         # A failed fit (bad data, divergence, Ctrl-C) must leave a previously
         # fitted model usable: new networks are new objects, so restoring the
-        # attribute dict restores the old model.
+        # attribute dict (taken before validation resets n_features_in_)
+        # restores the old model.
         previous_state = dict(vars(self))
         try:
+            self._validate_params()
+            X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
+            self._check_data_against_params(X)
             self._fit(X)
             self.labels_ = self._assign(X)
         except BaseException:

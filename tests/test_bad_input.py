@@ -94,3 +94,14 @@ def test_invalid_hidden_units(estimator_class, blobs, hidden_units):
     X, _ = blobs
     with pytest.raises(ValueError, match="hidden_units must be"):
         fast(estimator_class, hidden_units=hidden_units).fit(X)
+
+
+def test_failed_fit_on_other_data_keeps_previous_model(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, random_state=0).fit(X)
+    labels = model.predict(X)
+    # Wider data that passes validation, then diverges in training.
+    with pytest.raises(TrainingDivergedError):
+        model.set_params(learning_rate=1e12).fit(np.hstack([X, X]) * 1e6)
+    assert model.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(model.predict(X), labels)
