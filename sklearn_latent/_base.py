@@ -517,6 +517,13 @@ class BaseLatentClustering(
         """The fitted torch modules, found by type so subclasses list nothing."""
         return [value for value in vars(self).values() if isinstance(value, torch.nn.Module)]
 
+    def _generator_activation(self, unit_interval):
+        """Output of a generator with an ``output_activation`` parameter, "auto" resolved."""
+        if self.output_activation != "auto":
+            return self.output_activation
+        # A sigmoid keeps generated pixels in range, as the GAN papers do for MNIST.
+        return "sigmoid" if unit_interval else "linear"
+
     def _check_data_against_params(self, X):
         n_samples, n_features = X.shape
         if self.n_clusters > n_samples:

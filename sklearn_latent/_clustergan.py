@@ -244,10 +244,7 @@ class ClusterGANClustering(BaseLatentClustering):
         if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
         hidden = self._hidden_units(n_features)
-        output_activation = self.output_activation
-        if output_activation == "auto":
-            # A sigmoid keeps generated pixels in range, as the paper does for MNIST.
-            output_activation = "sigmoid" if unit_interval else "linear"
+        output_activation = self._generator_activation(unit_interval)
         n_latent = self.latent_dim + self.n_clusters
         self.generator_ = make_generator(
             n_latent, n_features, self.image_shape, hidden, output_activation

@@ -220,9 +220,7 @@ class InfoGANClustering(BaseLatentClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         hidden = self._hidden_units(n_features)
-        output_activation = self.output_activation
-        if output_activation == "auto":
-            output_activation = "sigmoid" if unit_interval else "linear"
+        output_activation = self._generator_activation(unit_interval)
         n_codes = self.latent_dim + self.n_clusters + self.n_continuous
         self.generator_ = make_generator(
             n_codes, n_features, self.image_shape, hidden, output_activation
