@@ -1,12 +1,13 @@
 """Deep latent-variable clustering models as scikit-learn estimators."""
 
-from ._base import TrainingDivergedError
+from ._base import FitInterruptedWarning, TrainingDivergedError
 from ._clustergan import ClusterGANClustering
 from ._gmvae import GMVAEClustering
 from ._infogan import InfoGANClustering
 
 __all__ = [
     "ClusterGANClustering",
+    "FitInterruptedWarning",
     "GMVAEClustering",
     "InfoGANClustering",
     "TrainingDivergedError",

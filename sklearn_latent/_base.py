@@ -13,14 +13,22 @@ A model subclass supplies its networks and losses through a few hooks
 ``_make_optimizers()``
     the optimisers ``_train_step`` receives;
 ``_train_step(batch, optimizers, random)``
-    one optimisation step on a :class:`TrainingBatch`, returning a dict of
-    detached 0-d loss tensors (``_uses_neighbors()`` asks the loop to put a
-    nearest neighbour of each row in the batch);
+    one optimisation step on a :class:`~sklearn_latent._data.TrainingBatch`,
+    returning a dict of detached 0-d loss tensors (``_uses_neighbors()`` asks
+    the loop to put a nearest neighbour of each row in the batch); forward
+    passes go inside ``self._autocast()`` so ``precision`` applies;
 ``_cluster_proba(X)``, ``_encode(X)``, ``_decode(Z)``, ``_generate(y, random)``
     tensor-in, tensor-out inference used by ``predict_proba``, ``transform``,
     ``inverse_transform`` and ``sample`` (rows generated from clusters ``y``);
 ``_score_samples(X)``
-    the per-row, higher-is-better number behind ``score_samples``/``score``.
+    the per-row, higher-is-better number behind ``score_samples``/``score``;
+``_fit_assignment(X)`` (optional)
+    fit whatever turns the trained model into labels, e.g. k-means.
+
+Threads: under joblib's default (loky) backend and on dask workers, each
+worker process starts with ``OMP_NUM_THREADS`` set to its share of the cores,
+which torch reads when it is imported there, so a parallel grid search does
+not oversubscribe the machine.
 """
 
 import copy
@@ -28,7 +36,6 @@ import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -38,32 +45,23 @@ from sklearn.base import (
     ClusterMixin,
     TransformerMixin,
 )
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from tqdm.auto import tqdm
+
+from ._data import as_tensor, make_row_source, nearest_neighbors, take_rows
 
 #: Rows per forward pass at inference; bounded so memory stays flat on any input size.
 INFERENCE_BATCH_SIZE = 4096
 
 
-class TrainingBatch(NamedTuple):
-    """What one training step sees.
-
-    rows : tensor of shape (batch_size, n_features)
-        A mini-batch of training rows.
-    neighbors : tensor of shape (batch_size, n_features) or None
-        For each row, one of its ``n_neighbors`` nearest training rows drawn at
-        random; None when the model does not use neighbours.
-    """
-
-    rows: torch.Tensor
-    neighbors: torch.Tensor | None
-
-
 class TrainingDivergedError(ValueError):
     """Raised when a training loss becomes NaN or infinite during ``fit``."""
+
+
+class FitInterruptedWarning(UserWarning):
+    """Warns that ``fit`` was interrupted (Ctrl-C) and kept its last finished epoch."""
 
 
 def resolve_device(device):
@@ -164,6 +162,8 @@ class BaseLatentClustering(
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -180,7 +180,7 @@ class BaseLatentClustering(
 
     @abstractmethod
     def _train_step(self, batch, optimizers, random):
-        """One optimisation step on a :class:`TrainingBatch`; return detached 0-d loss tensors."""
+        """One optimisation step on a ``TrainingBatch``; return detached 0-d loss tensors."""
 
     def _uses_neighbors(self):
         """Whether ``_train_step`` wants each row's neighbour in the batch."""
@@ -217,9 +217,11 @@ class BaseLatentClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows.  Images are passed flattened, with ``image_shape``
-            giving their ``(channels, height, width)``.
+            giving their ``(channels, height, width)``.  A float32 array or
+            memmap is used in place and a CSR matrix stays sparse: neither is
+            copied whole.
         y : Ignored
             Not used, present for API consistency.
 
@@ -228,16 +230,18 @@ class BaseLatentClustering(
         self : object
             The fitted estimator.
         """
-        # A failed fit (bad data, divergence, Ctrl-C) must leave a previously
-        # fitted model usable: new networks are new objects, so restoring the
-        # attribute dict (taken before validation resets n_features_in_)
-        # restores the old model.
+        # A failed fit (bad data, divergence, Ctrl-C before an epoch ends) must
+        # leave a previously fitted model usable: new networks are new objects
+        # (a warm start trains copies), so restoring the attribute dict, taken
+        # before validation resets n_features_in_, restores the old model.
         previous_state = dict(vars(self))
         try:
             self._validate_params()
-            X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
+            warm_start = self.warm_start and hasattr(self, "n_iter_")
+            X = self._validate_training_data(X, warm_start)
             self._check_data_against_params(X)
-            self._fit(X)
+            self._fit(X, warm_start)
+            self._fit_assignment(X)
             self.labels_ = self._assign(X)
         except BaseException:
             vars(self).clear()
@@ -245,110 +249,196 @@ class BaseLatentClustering(
             raise
         return self
 
-    def _fit(self, X):
+    def _validate_training_data(self, X, warm_start):
+        try:
+            return validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=np.float32,
+                ensure_min_samples=2,
+                reset=not warm_start,
+            )
+        except ValueError as exc:
+            if warm_start and "features" in str(exc):
+                raise ValueError(
+                    f"{exc} warm_start=True continues the fitted model, which needs data of the "
+                    "same columns; set warm_start=False to train a new model on these."
+                ) from exc
+            raise
+
+    def _fit(self, X, warm_start):
         device = resolve_device(self.device)
-        random = TrainingRandomness(seed_from_random_state(self.random_state), device)
+        seed = seed_from_random_state(self.random_state)
+        if warm_start:
+            # A continued fit draws fresh batches and noise, not a replay of the first.
+            seed = int(np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0])
+        random = TrainingRandomness(seed, device)
+        fitted_modules = dict(self._named_modules())
         # Building modules consumes the *global* torch generator (parameter init);
         # fork it so the caller's RNG state is untouched and init is seeded.
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(random.seed)
+            torch.manual_seed(seed)
             self._build(X.shape[1], unit_interval=bool(X.min() >= 0.0 and X.max() <= 1.0))
+        if warm_start:
+            self._load_fitted_weights(fitted_modules)
+        else:
+            self.history_ = []
+            self.n_iter_ = 0
         for module in self._modules():
             module.to(device)
         self.device_ = device
-        self.history_ = []
-        self.n_iter_ = 0
-        X_train, X_validation = self._split_validation(X, random)
+        train_rows, validation_rows = self._split_validation(X.shape[0], random)
         neighbors = None
         if self._uses_neighbors():
-            neighbors = _as_tensor(self._nearest_neighbors(X_train), device)
+            neighbors = nearest_neighbors(X, train_rows, self.n_neighbors, seed)
         self._train_loop(
-            _as_tensor(X_train, device), neighbors, X_validation, self._make_optimizers(), random
+            make_row_source(X, neighbors, device),
+            train_rows,
+            (X, validation_rows),
+            self._make_optimizers(),
+            random,
         )
 
-    def _split_validation(self, X, random):
-        """Hold out ``validation_fraction`` of the rows when early stopping is on."""
+    def _load_fitted_weights(self, fitted_modules):
+        """Start the new networks from the fitted ones (``warm_start``).
+
+        The new networks were built from the current parameters and data;
+        continuing is only possible when they are the same networks.  Loading
+        copies the weights, so the fitted networks stay untouched until the
+        fit succeeds.
+        """
+        new_modules = dict(self._named_modules())
+        changed = sorted(
+            name
+            for name in fitted_modules.keys() | new_modules.keys()
+            if repr(fitted_modules.get(name)) != repr(new_modules.get(name))
+        )
+        if changed:
+            raise ValueError(
+                "warm_start=True continues the fitted networks, but the current parameters or "
+                f"data call for different ones ({', '.join(changed)} changed). Restore the "
+                "parameters of the previous fit, or set warm_start=False to train from scratch."
+            )
+        for name, module in new_modules.items():
+            module.load_state_dict(fitted_modules[name].state_dict())
+
+    def _fit_assignment(self, X):
+        """Fit whatever maps the trained model to labels; nothing by default."""
+
+    def _split_validation(self, n_samples, random):
+        """Indices of the training rows and of the rows held out for early stopping."""
         if self.n_iter_no_change is None:
-            return X, None
-        n_validation = round(self.validation_fraction * X.shape[0])
-        n_train = X.shape[0] - n_validation
+            return np.arange(n_samples), None
+        n_validation = round(self.validation_fraction * n_samples)
+        n_train = n_samples - n_validation
         if n_validation < 1 or n_train < max(2, self.n_clusters):
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} of {X.shape[0]} rows leaves "
+                f"validation_fraction={self.validation_fraction} of {n_samples} rows leaves "
                 f"{n_validation} validation and {n_train} training rows; early stopping needs at "
                 "least one validation row and n_clusters (and 2) training rows. Change "
                 "validation_fraction or set n_iter_no_change=None."
             )
-        order = random.numpy.permutation(X.shape[0])
-        return X[order[:n_train]], X[order[n_train:]]
+        order = random.numpy.permutation(n_samples)
+        return order[:n_train], order[n_train:]
 
-    def _nearest_neighbors(self, X):
-        """Indices of each row's ``n_neighbors`` nearest other rows (Euclidean)."""
-        n_neighbors = min(self.n_neighbors, X.shape[0] - 1)
-        index = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(X)
-        # Column 0 is the row itself unless it has exact duplicates; either way
-        # dropping it leaves rows at distance >= 0 that are its neighbours.
-        return index.kneighbors(X, return_distance=False)[:, 1:]
-
-    def _train_loop(self, data, neighbors, X_validation, optimizers, random):
-        n_samples = data.shape[0]
+    def _train_loop(self, row_source, train_rows, validation, optimizers, random):
+        n_samples = train_rows.shape[0]
         # Balanced batches (sizes differ by at most one row) so no batch is
         # left with a single row, which batch normalisation cannot train on.
         n_batches = -(-n_samples // min(self.batch_size, n_samples))
+        first_epoch = self.n_iter_
         epochs = tqdm(
-            range(self.max_iter),
+            range(first_epoch, first_epoch + self.max_iter),
             desc=type(self).__name__,
             unit="epoch",
             disable=not self.verbose,
         )
         best_score, best_weights, epochs_without_gain = -np.inf, None, 0
-        for epoch in epochs:
-            start = time.perf_counter()
-            for module in self._modules():
-                module.train()
-            order = torch.as_tensor(random.numpy.permutation(n_samples), device=data.device)
-            totals, counts = {}, {}
-            for batch_indices in torch.tensor_split(order, n_batches):
-                batch = TrainingBatch(data[batch_indices], None)
-                if neighbors is not None:
-                    pick = random.randint(neighbors.shape[1], batch_indices.shape, data.device)
-                    batch = TrainingBatch(batch.rows, data[neighbors[batch_indices, pick]])
-                # A step may report only some losses (e.g. no generator update
-                # on a critic-only step): average each over the steps that had it.
-                for name, value in self._train_step(batch, optimizers, random).items():
-                    totals[name] = totals.get(name, 0.0) + value
-                    counts[name] = counts.get(name, 0) + 1
-            # One host synchronisation per epoch, not per batch.
-            record = {name: float(total) / counts[name] for name, total in totals.items()}
-            if X_validation is not None:
-                record["validation_score"] = float(
-                    np.mean(self._run_batched(self._score_samples, X_validation))
-                )
-            bad = [name for name, value in record.items() if not np.isfinite(value)]
-            if bad:
-                raise TrainingDivergedError(
-                    f"{type(self).__name__}: the loss {', '.join(bad)} became "
-                    f"{record[bad[0]]} in epoch {epoch + 1}. Lower learning_rate, "
-                    "scale the features (e.g. StandardScaler or MinMaxScaler), or "
-                    "check the data for extreme values."
-                )
-            record["seconds"] = time.perf_counter() - start
-            self.history_.append({"epoch": epoch + 1, **record})
-            self.n_iter_ = epoch + 1
-            epochs.set_postfix({k: f"{v:.3g}" for k, v in record.items()}, refresh=False)
-            if X_validation is None:
-                continue
-            if record["validation_score"] > best_score + self.tol:
-                best_score, epochs_without_gain = record["validation_score"], 0
-                best_weights = [copy.deepcopy(m.state_dict()) for m in self._modules()]
-            else:
-                epochs_without_gain += 1
-                if epochs_without_gain >= self.n_iter_no_change:
-                    break
+        finished_weights = self._weights()
+        try:
+            for epoch in epochs:
+                start = time.perf_counter()
+                for module in self._modules():
+                    module.train()
+                order = train_rows[random.numpy.permutation(n_samples)]
+                totals, counts = {}, {}
+                for batch in row_source.batches(order, n_batches, random):
+                    # A step may report only some losses (e.g. no generator update
+                    # on a critic-only step): average each over the steps that had it.
+                    for name, value in self._train_step(batch, optimizers, random).items():
+                        totals[name] = totals.get(name, 0.0) + value
+                        counts[name] = counts.get(name, 0) + 1
+                # One host synchronisation per epoch, not per batch.
+                record = {name: float(total) / counts[name] for name, total in totals.items()}
+                if validation[1] is not None:
+                    record["validation_score"] = float(
+                        np.mean(self._run_batched(self._score_samples, *validation))
+                    )
+                self._check_finite(record, epoch)
+                record["seconds"] = time.perf_counter() - start
+                self.history_.append({"epoch": epoch + 1, **record})
+                self.n_iter_ = epoch + 1
+                finished_weights = self._weights()
+                epochs.set_postfix({k: f"{v:.3g}" for k, v in record.items()}, refresh=False)
+                if validation[1] is None:
+                    continue
+                if record["validation_score"] > best_score + self.tol:
+                    best_score, best_weights, epochs_without_gain = (
+                        record["validation_score"],
+                        finished_weights,
+                        0,
+                    )
+                else:
+                    epochs_without_gain += 1
+                    if epochs_without_gain >= self.n_iter_no_change:
+                        break
+        except KeyboardInterrupt:
+            if self.n_iter_ == first_epoch:
+                raise  # no epoch finished: fit restores the previous model
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted in epoch {self.n_iter_ + 1}; the "
+                f"model is kept as of epoch {self.n_iter_}, the last one that finished.",
+                FitInterruptedWarning,
+                stacklevel=3,
+            )
+            self._load_weights(finished_weights)
+        finally:
+            epochs.close()
         if best_weights is not None:
             # Early stopping keeps the epoch with the best held-out score.
-            for module, weights in zip(self._modules(), best_weights, strict=True):
-                module.load_state_dict(weights)
+            self._load_weights(best_weights)
+
+    def _check_finite(self, record, epoch):
+        bad = [name for name, value in record.items() if not np.isfinite(value)]
+        if bad:
+            raise TrainingDivergedError(
+                f"{type(self).__name__}: the loss {', '.join(bad)} became "
+                f"{record[bad[0]]} in epoch {epoch + 1}. Lower learning_rate, "
+                "scale the features (e.g. StandardScaler or MinMaxScaler), or "
+                "check the data for extreme values."
+            )
+
+    def _weights(self):
+        """A copy of every module's weights (and buffers), on the training device."""
+        return [
+            {name: value.detach().clone() for name, value in module.state_dict().items()}
+            for module in self._modules()
+        ]
+
+    def _load_weights(self, weights):
+        for module, state in zip(self._modules(), weights, strict=True):
+            module.load_state_dict(state)
+
+    def _autocast(self):
+        """Mixed precision for a train step's forward pass, per ``precision``.
+
+        Train steps wrap their forward passes and losses in it and call
+        ``backward`` outside, as PyTorch's automatic mixed precision advises.
+        """
+        return torch.autocast(
+            self.device_.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"
+        )
 
     # ------------------------------------------------------------- inference
     def predict(self, X):
@@ -496,15 +586,21 @@ class BaseLatentClustering(
 
     def _validate_input(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=np.float32, reset=False)
+        return validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
 
-    def _run_batched(self, function, X):
-        """Apply a tensor hook to ``X`` in bounded chunks, returning NumPy."""
+    def _run_batched(self, function, X, rows=None):
+        """Apply a tensor hook to ``X`` (or its ``rows``) in bounded chunks, returning NumPy.
+
+        Only one chunk is dense on the device at a time, so memory above the
+        input and the output stays flat for any number of rows.
+        """
+        n_rows = X.shape[0] if rows is None else rows.shape[0]
         outputs = []
         with self._inference():
-            for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
-                chunk = _as_tensor(X[start : start + INFERENCE_BATCH_SIZE], self.device_)
-                outputs.append(function(chunk).float().cpu().numpy())
+            for start in range(0, n_rows, INFERENCE_BATCH_SIZE):
+                chunk = slice(start, start + INFERENCE_BATCH_SIZE)
+                values = take_rows(X, chunk if rows is None else rows[chunk])
+                outputs.append(function(as_tensor(values, self.device_)).float().cpu().numpy())
         return np.concatenate(outputs)
 
     def _inference(self):
@@ -513,9 +609,17 @@ class BaseLatentClustering(
         return torch.inference_mode()
 
     # ------------------------------------------------------------ utilities
+    def _named_modules(self):
+        """The fitted torch modules and their attribute names, found by type."""
+        return [
+            (name, value)
+            for name, value in vars(self).items()
+            if isinstance(value, torch.nn.Module)
+        ]
+
     def _modules(self):
-        """The fitted torch modules, found by type so subclasses list nothing."""
-        return [value for value in vars(self).values() if isinstance(value, torch.nn.Module)]
+        """The fitted torch modules, so subclasses list nothing."""
+        return [module for _, module in self._named_modules()]
 
     def _generator_activation(self, unit_interval):
         """Output of a generator with an ``output_activation`` parameter, "auto" resolved."""
@@ -594,16 +698,9 @@ class BaseLatentClustering(
         tags = super().__sklearn_tags__()
         # Everything is computed in float32, the native precision of the nets.
         tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.sparse = True  # CSR stays sparse; batches are densified one at a time
         tags.non_deterministic = False
         return tags
-
-
-def _as_tensor(array, device):
-    """``array`` as a tensor on ``device``, sharing memory on the CPU where possible."""
-    with warnings.catch_warnings():
-        # Read-only inputs (e.g. from pandas) are fine: nothing writes into them.
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.as_tensor(array, device=device)
 
 
 def _module_on(module, device):

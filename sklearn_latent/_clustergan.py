@@ -108,6 +108,16 @@ class ClusterGANClustering(BaseLatentClustering):
     output_activation : {"auto", "sigmoid", "linear"}, default="auto"
         Output of G: "auto" takes a sigmoid when the training data lie in
         [0, 1] (pixels, min-max scaled rows), linear otherwise.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` continues training the
+        fitted networks for ``max_iter`` more epochs (with fresh optimiser
+        moments and new batches and noise) and appends to ``history_``.  The
+        parameters that shape the networks, and the data's columns, must stay
+        as they were.  When False, every ``fit`` starts afresh.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the training forward passes.  "bfloat16" runs them under
+        :func:`torch.autocast` (mixed precision: weights, optimiser state and
+        inference stay float32); it is meant for GPUs with bfloat16 units.
     device : str, default="auto"
         Torch device to train on: "auto" (CUDA, then MPS, then CPU), "cpu",
         "cuda", "cuda:1", "mps".
@@ -209,6 +219,8 @@ class ClusterGANClustering(BaseLatentClustering):
         betas=(0.5, 0.9),
         cluster_assignment="encoder",
         output_activation="auto",
+        warm_start=False,
+        precision="float32",
         device="auto",
         random_state=None,
         verbose=0,
@@ -235,6 +247,8 @@ class ClusterGANClustering(BaseLatentClustering):
         self.betas = betas
         self.cluster_assignment = cluster_assignment
         self.output_activation = output_activation
+        self.warm_start = warm_start
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -289,13 +303,14 @@ class ClusterGANClustering(BaseLatentClustering):
         losses = {}
 
         z_n, k = self._prior(n_samples, random, device)
-        with torch.no_grad():
-            fake = self.generator_(self._latent(z_n, F.one_hot(k, self.n_clusters).float()))
-        critic = critic_loss(self._critic(real), self._critic(fake), self.loss)
-        if self.loss == "wgan-gp" and self.gradient_penalty > 0:
-            critic = critic + self.gradient_penalty * gradient_penalty(
-                self._critic, real, fake, random
-            )
+        with self._autocast():
+            with torch.no_grad():
+                fake = self.generator_(self._latent(z_n, F.one_hot(k, self.n_clusters).float()))
+            critic = critic_loss(self._critic(real), self._critic(fake), self.loss)
+            if self.loss == "wgan-gp" and self.gradient_penalty > 0:
+                critic = critic + self.gradient_penalty * gradient_penalty(
+                    self._critic, real, fake, random
+                )
         optimizers.critic.zero_grad(set_to_none=True)
         critic.backward()
         optimizers.critic.step()
@@ -307,21 +322,22 @@ class ClusterGANClustering(BaseLatentClustering):
 
         self.discriminator_.requires_grad_(False)
         z_n, k = self._prior(n_samples, random, device)
-        fake = self.generator_(self._latent(z_n, F.one_hot(k, self.n_clusters).float()))
-        adversarial = generator_loss(self._critic(fake), self.loss)
-        codes = self.encoder_(fake)
-        # Latent recovery terms of the ClusterGAN objective (paper, eq. 3).
-        z_n_loss = F.mse_loss(codes["z_n"], z_n)
-        z_c_loss = F.cross_entropy(codes["z_c"], k)
-        # The recipe's terms on E's posterior for real rows (class docstring).
-        regularizer, record = posterior_regularizer(
-            self._cluster_proba(real),
-            lambda: self._cluster_proba(batch.neighbors),
-            self.consistency_weight,
-            self.balance_weight,
-        )
+        with self._autocast():
+            fake = self.generator_(self._latent(z_n, F.one_hot(k, self.n_clusters).float()))
+            adversarial = generator_loss(self._critic(fake), self.loss)
+            codes = self.encoder_(fake)
+            # Latent recovery terms of the ClusterGAN objective (paper, eq. 3).
+            z_n_loss = F.mse_loss(codes["z_n"], z_n)
+            z_c_loss = F.cross_entropy(codes["z_c"], k)
+            # The recipe's terms on E's posterior for real rows (class docstring).
+            regularizer, record = posterior_regularizer(
+                self._cluster_proba(real),
+                lambda: self._cluster_proba(batch.neighbors),
+                self.consistency_weight,
+                self.balance_weight,
+            )
+            total = adversarial + self.beta_n * z_n_loss + self.beta_c * z_c_loss + regularizer
         losses.update(record)
-        total = adversarial + self.beta_n * z_n_loss + self.beta_c * z_c_loss + regularizer
         optimizers.generator.zero_grad(set_to_none=True)
         total.backward()
         optimizers.generator.step()
@@ -332,8 +348,7 @@ class ClusterGANClustering(BaseLatentClustering):
         return losses
 
     # ------------------------------------------------------------ inference
-    def _fit(self, X):
-        super()._fit(X)
+    def _fit_assignment(self, X):
         if self.cluster_assignment == "kmeans":
             # The official code's evaluation: k-means on E(x) = [z_n, softmax(z_c)].
             self.kmeans_ = KMeans(

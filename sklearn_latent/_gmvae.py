@@ -121,6 +121,16 @@ class GMVAEClustering(BaseLatentClustering):
         Rows per mini-batch (paper: 50).
     learning_rate : float, default=1e-3
         Adam learning rate (paper: 1e-4).
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` continues training the
+        fitted networks for ``max_iter`` more epochs (with fresh optimiser
+        moments and new batches and noise) and appends to ``history_``.  The
+        parameters that shape the networks, and the data's columns, must stay
+        as they were.  When False, every ``fit`` starts afresh.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the training forward passes.  "bfloat16" runs them under
+        :func:`torch.autocast` (mixed precision: weights, optimiser state and
+        inference stay float32); it is meant for GPUs with bfloat16 units.
     device : str, default="auto"
         Torch device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps".
     random_state : int, RandomState instance or None, default=None
@@ -213,6 +223,8 @@ class GMVAEClustering(BaseLatentClustering):
         tol=1e-4,
         batch_size=64,
         learning_rate=1e-3,
+        warm_start=False,
+        precision="float32",
         device="auto",
         random_state=None,
         verbose=0,
@@ -234,6 +246,8 @@ class GMVAEClustering(BaseLatentClustering):
         self.tol = tol
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.warm_start = warm_start
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -352,22 +366,24 @@ class GMVAEClustering(BaseLatentClustering):
 
     def _train_step(self, batch, optimizer, random):
         y = batch.rows
-        terms = self._terms(y, *self._training_noise(y.shape[0], random, y.device))
-        elbo = _elbo(terms).mean()
-        # Free bits (official code, version2): in the objective the z-prior KL
-        # counts as at least lambda nats, on the batch mean.
-        z_prior = terms["z_prior"].mean()
-        loss = -(elbo + z_prior - z_prior.clamp_min(self.free_bits))
-        # The recipe's terms on p(z | y) for real rows (class docstring).
-        regularizer, losses = posterior_regularizer(
-            terms["posterior"],
-            lambda: self._cluster_posterior(
-                batch.neighbors, *self._training_noise(batch.neighbors.shape[0], random, y.device)
-            ),
-            self.consistency_weight,
-            self.balance_weight,
-        )
-        loss = loss + regularizer
+        with self._autocast():
+            terms = self._terms(y, *self._training_noise(y.shape[0], random, y.device))
+            elbo = _elbo(terms).mean()
+            # Free bits (official code, version2): in the objective the z-prior KL
+            # counts as at least lambda nats, on the batch mean.
+            z_prior = terms["z_prior"].mean()
+            loss = -(elbo + z_prior - z_prior.clamp_min(self.free_bits))
+            # The recipe's terms on p(z | y) for real rows (class docstring).
+            regularizer, losses = posterior_regularizer(
+                terms["posterior"],
+                lambda: self._cluster_posterior(
+                    batch.neighbors,
+                    *self._training_noise(batch.neighbors.shape[0], random, y.device),
+                ),
+                self.consistency_weight,
+                self.balance_weight,
+            )
+            loss = loss + regularizer
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

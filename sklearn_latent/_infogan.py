@@ -88,6 +88,16 @@ class InfoGANClustering(BaseLatentClustering):
     output_activation : {"auto", "sigmoid", "linear"}, default="auto"
         Output of G: "auto" takes a sigmoid when the training data lie in
         [0, 1], linear otherwise.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` continues training the
+        fitted networks for ``max_iter`` more epochs (with fresh optimiser
+        moments and new batches and noise) and appends to ``history_``.  The
+        parameters that shape the networks, and the data's columns, must stay
+        as they were.  When False, every ``fit`` starts afresh.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the training forward passes.  "bfloat16" runs them under
+        :func:`torch.autocast` (mixed precision: weights, optimiser state and
+        inference stay float32); it is meant for GPUs with bfloat16 units.
     device : str, default="auto"
         Torch device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps".
     random_state : int, RandomState instance or None, default=None
@@ -188,6 +198,8 @@ class InfoGANClustering(BaseLatentClustering):
         generator_learning_rate=None,
         beta1=0.5,
         output_activation="auto",
+        warm_start=False,
+        precision="float32",
         device="auto",
         random_state=None,
         verbose=0,
@@ -213,6 +225,8 @@ class InfoGANClustering(BaseLatentClustering):
         self.generator_learning_rate = generator_learning_rate
         self.beta1 = beta1
         self.output_activation = output_activation
+        self.warm_start = warm_start
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -274,29 +288,32 @@ class InfoGANClustering(BaseLatentClustering):
 
         # D and Q: tell real from fake, recover the codes of fakes, and the
         # recipe's terms on Q's posterior for real rows.
-        with torch.no_grad():
-            fake = self.generator_(codes)
-        real_out, fake_out = self.discriminator_(real), self.discriminator_(fake)
-        adversarial_d = critic_loss(
-            real_out["score"].squeeze(1), fake_out["score"].squeeze(1), self.loss
-        )
-        if self.loss == "wgan-gp" and self.gradient_penalty > 0:
-            adversarial_d = adversarial_d + self.gradient_penalty * gradient_penalty(
-                self._critic, real, fake, random
+        with self._autocast():
+            with torch.no_grad():
+                fake = self.generator_(codes)
+            real_out, fake_out = self.discriminator_(real), self.discriminator_(fake)
+            adversarial_d = critic_loss(
+                real_out["score"].squeeze(1), fake_out["score"].squeeze(1), self.loss
             )
-        categorical_nll, continuous_nll = self._information_loss(fake_out, categories, continuous)
-        regularizer, losses = posterior_regularizer(
-            real_out["categorical"].softmax(dim=1),
-            lambda: self._cluster_proba(batch.neighbors),
-            self.consistency_weight,
-            self.balance_weight,
-        )
-        discriminator_loss = (
-            adversarial_d
-            + self.categorical_weight * categorical_nll
-            + self.continuous_weight * continuous_nll
-            + regularizer
-        )
+            if self.loss == "wgan-gp" and self.gradient_penalty > 0:
+                adversarial_d = adversarial_d + self.gradient_penalty * gradient_penalty(
+                    self._critic, real, fake, random
+                )
+            categorical_nll, continuous_nll = self._information_loss(
+                fake_out, categories, continuous
+            )
+            regularizer, losses = posterior_regularizer(
+                real_out["categorical"].softmax(dim=1),
+                lambda: self._cluster_proba(batch.neighbors),
+                self.consistency_weight,
+                self.balance_weight,
+            )
+            discriminator_loss = (
+                adversarial_d
+                + self.categorical_weight * categorical_nll
+                + self.continuous_weight * continuous_nll
+                + regularizer
+            )
         optimizers.discriminator.zero_grad(set_to_none=True)
         discriminator_loss.backward()
         optimizers.discriminator.step()
@@ -304,14 +321,15 @@ class InfoGANClustering(BaseLatentClustering):
         # G: fool D and make its codes recoverable by Q (D and Q held fixed).
         self.discriminator_.requires_grad_(False)
         codes, continuous = self._codes(categories, random)
-        fake_out = self.discriminator_(self.generator_(codes))
-        adversarial_g = generator_loss(fake_out["score"].squeeze(1), self.loss)
-        categorical_g, continuous_g = self._information_loss(fake_out, categories, continuous)
-        total = (
-            adversarial_g
-            + self.categorical_weight * categorical_g
-            + self.continuous_weight * continuous_g
-        )
+        with self._autocast():
+            fake_out = self.discriminator_(self.generator_(codes))
+            adversarial_g = generator_loss(fake_out["score"].squeeze(1), self.loss)
+            categorical_g, continuous_g = self._information_loss(fake_out, categories, continuous)
+            total = (
+                adversarial_g
+                + self.categorical_weight * categorical_g
+                + self.continuous_weight * continuous_g
+            )
         optimizers.generator.zero_grad(set_to_none=True)
         total.backward()
         optimizers.generator.step()

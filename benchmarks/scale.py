@@ -1,0 +1,194 @@
+"""Scale and overhead of the shared base: memory, rows per second, loop cost.
+
+Each section runs in its own process so its peak memory is its own:
+
+``inference``
+    ``predict``, ``predict_proba``, ``transform`` and ``score`` of every
+    estimator on 1,000,000 x 784 float32 rows (a model fitted on 2,000 of them).
+``sparse``
+    ``fit`` (one epoch) and ``predict`` on a 200,000 x 2,000 CSR matrix at 1 % density.
+``memmap``
+    ``fit`` (one epoch) on a 200,000 x 2,000 float32 memmap on disk.
+``overhead``
+    the shared training loop against a bare PyTorch loop running the same
+    train step on the same batches, on digits, for every estimator.
+
+"Peak above input" is the growth of the process's peak resident memory
+(``VmHWM``, reset through ``/proc/self/clear_refs``) over its resident memory
+just before the call, when the input is already in memory (a memmap's pages
+are read once beforehand so they count as input).  Linux only.
+
+Usage::
+
+    python benchmarks/scale.py            # all sections
+    python benchmarks/scale.py overhead   # one section
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.datasets import load_digits
+
+from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
+from sklearn_latent._data import TrainingBatch
+
+ESTIMATORS = (ClusterGANClustering, GMVAEClustering, InfoGANClustering)
+SECTIONS = ("inference", "sparse", "memmap", "overhead")
+
+
+def _status_kib(field):
+    return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+
+
+def measure(function, *args):
+    """Run ``function(*args)``; return (result, seconds, peak MiB above the memory before)."""
+    Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
+    before = _status_kib("VmRSS")
+    start = time.perf_counter()
+    result = function(*args)
+    seconds = time.perf_counter() - start
+    return result, seconds, (_status_kib("VmHWM") - before) / 1024
+
+
+def inference():
+    rng = np.random.default_rng(0)
+    X = rng.random((1_000_000, 784), dtype=np.float32)
+    print(f"input: {X.shape[0]:,} x {X.shape[1]} float32, {X.nbytes / 2**20:,.0f} MiB")
+    print("| estimator | method | seconds | rows/s | peak above input (MiB) |")
+    print("|---|---|---|---|---|")
+    for estimator in ESTIMATORS:
+        model = estimator(n_clusters=10, max_iter=1, random_state=0).fit(X[:2000])
+        for method in ("predict", "predict_proba", "transform", "score"):
+            _, seconds, peak = measure(getattr(model, method), X)
+            print(
+                f"| {estimator.__name__} | {method} | {seconds:.1f} | "
+                f"{X.shape[0] / seconds:,.0f} | {peak:.0f} |"
+            )
+
+
+def _sparse_input():
+    return sp.random(200_000, 2_000, density=0.01, format="csr", dtype=np.float32, random_state=0)
+
+
+def sparse():
+    X = _sparse_input()
+    input_mib = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
+    print(
+        f"input: {X.shape[0]:,} x {X.shape[1]:,} CSR, {X.nnz:,} stored values, {input_mib:.0f} MiB"
+    )
+    print("| estimator | call | seconds | peak above input (MiB) |")
+    print("|---|---|---|---|")
+    for estimator in ESTIMATORS:
+        model = estimator(n_clusters=10, max_iter=1, random_state=0)
+        _, seconds, peak = measure(model.fit, X)
+        print(f"| {estimator.__name__} | fit, 1 epoch | {seconds:.0f} | {peak:.0f} |")
+        _, seconds, peak = measure(model.predict, X)
+        print(f"| {estimator.__name__} | predict | {seconds:.1f} | {peak:.0f} |")
+
+
+def memmap():
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "X.npy"
+        X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(200_000, 2_000))
+        source = _sparse_input()
+        for start in range(0, X.shape[0], 10_000):
+            X[start : start + 10_000] = source[start : start + 10_000].toarray()
+        X.flush()
+        del X, source
+        X = np.load(path, mmap_mode="r")
+        checksum = sum(float(X[start : start + 10_000].sum()) for start in range(0, len(X), 10_000))
+        print(
+            f"input: {X.shape[0]:,} x {X.shape[1]:,} float32 memmap, {X.nbytes / 2**20:,.0f} MiB "
+            f"(checksum {checksum:.0f})"
+        )
+        print("| estimator | call | seconds | peak above input (MiB) |")
+        print("|---|---|---|---|")
+        for estimator in ESTIMATORS:
+            model = estimator(n_clusters=10, max_iter=1, random_state=0)
+            _, seconds, peak = measure(model.fit, X)
+            print(f"| {estimator.__name__} | fit, 1 epoch | {seconds:.0f} | {peak:.0f} |")
+
+
+def _bare_loop(model, seconds):
+    """A minimal PyTorch loop with the fitted loop's signature, timing itself."""
+
+    def loop(row_source, train_rows, validation, optimizers, random):
+        start = time.perf_counter()
+        data, neighbors = row_source.data, row_source.neighbors
+        n_batches = -(-train_rows.shape[0] // model.batch_size)
+        for module in model._modules():
+            module.train()
+        for _ in range(model.max_iter):
+            order = torch.as_tensor(train_rows[random.numpy.permutation(train_rows.shape[0])])
+            for rows in torch.tensor_split(order, n_batches):
+                pick = random.randint(neighbors.shape[1], rows.shape, data.device)
+                batch = TrainingBatch(data[rows], data[neighbors[rows, pick]])
+                model._train_step(batch, optimizers, random)
+        seconds.append(time.perf_counter() - start)
+
+    return loop
+
+
+def _timed_loop(model, seconds):
+    """The shared loop, timing itself."""
+    shared_loop = model._train_loop
+
+    def loop(*args):
+        start = time.perf_counter()
+        shared_loop(*args)
+        seconds.append(time.perf_counter() - start)
+
+    return loop
+
+
+def overhead(repeats=3, max_iter=10):
+    X = (load_digits().data / 16).astype(np.float32)
+    print(
+        f"digits {X.shape}, {max_iter} epochs, default parameters, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print("| estimator | shared loop (s) | bare loop (s) | ratio | same weights |")
+    print("|---|---|---|---|---|")
+    for estimator in ESTIMATORS:
+        shared, bare = [], []
+        for _ in range(repeats):  # interleaved, so drifts in machine speed hit both
+            with_base = estimator(n_clusters=10, max_iter=max_iter, random_state=0)
+            with_base._train_loop = _timed_loop(with_base, shared)
+            with_base.fit(X)
+            without = estimator(n_clusters=10, max_iter=max_iter, random_state=0)
+            without._train_loop = _bare_loop(without, bare)
+            without.fit(X)
+        same = all(
+            torch.equal(a, b)
+            for m, n in zip(with_base._modules(), without._modules(), strict=True)
+            for a, b in zip(m.state_dict().values(), n.state_dict().values(), strict=True)
+        )
+        ratio = np.median(shared) / np.median(bare)
+        print(
+            f"| {estimator.__name__} | {np.median(shared):.2f} | {np.median(bare):.2f} | "
+            f"{ratio:.3f} | {same} |"
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("section", nargs="?", choices=SECTIONS, help="default: all, in turn")
+    section = parser.parse_args(argv).section
+    if section is not None:
+        globals()[section]()
+        return
+    for section in SECTIONS:
+        print(f"\n## {section}\n", flush=True)
+        subprocess.run([sys.executable, __file__, section], check=True)
+
+
+if __name__ == "__main__":
+    main()

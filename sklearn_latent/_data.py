@@ -1,0 +1,195 @@
+"""Training rows as the loop sees them: where they live, how batches are cut, and neighbours.
+
+Dense arrays (memmaps included) are used in place on the CPU and copied to an
+accelerator once per fit; sparse CSR matrices stay on the host and only each
+batch is densified.  Neither path ever makes a dense copy of the whole input.
+"""
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn import config_context
+from sklearn.decomposition import TruncatedSVD
+from sklearn.neighbors import NearestNeighbors
+
+#: Up to this many training rows, neighbours are found by exact search on the raw
+#: features; above it, among this many rows drawn at random (see nearest_neighbors).
+EXACT_NEIGHBORS_MAX_ROWS = 20_000
+#: Width of the projection large inputs are searched in ...
+PROJECTION_DIM = 32
+#: ... fitted on this many rows drawn at random.
+PROJECTION_FIT_ROWS = 5_000
+#: Memory (MiB) of one chunk of the distance matrix during the search.
+SEARCH_WORKING_MEMORY_MB = 64
+#: Rows per chunk when a large input is read piecewise.
+CHUNK_ROWS = 4096
+
+
+class TrainingBatch(NamedTuple):
+    """What one training step sees.
+
+    rows : tensor of shape (batch_size, n_features)
+        A mini-batch of training rows.
+    neighbors : tensor of shape (batch_size, n_features) or None
+        For each row, one of its ``n_neighbors`` nearest training rows drawn at
+        random; None when the model does not use neighbours.
+    """
+
+    rows: torch.Tensor
+    neighbors: torch.Tensor | None
+
+
+def as_tensor(array, device):
+    """A dense ``array`` as a tensor on ``device``, sharing memory on the CPU where possible."""
+    if sp.issparse(array):
+        array = array.toarray()
+    elif any(stride < 0 for stride in array.strides):
+        array = np.ascontiguousarray(array)  # e.g. X[:, ::-1]: torch takes no negative strides
+    with warnings.catch_warnings():
+        # Read-only inputs (pandas, read-only memmaps) are fine: nothing writes into them.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(array, device=device)
+
+
+def take_rows(X, rows):
+    """``X[rows]`` as a dense float32 array, for dense and sparse ``X``."""
+    chunk = X[rows]
+    return chunk.toarray() if sp.issparse(chunk) else chunk
+
+
+def make_row_source(X, neighbors, device):
+    """The :class:`DeviceRows` or :class:`HostRows` serving batches of ``X``.
+
+    ``neighbors`` (indices into ``X``, one row per row of ``X`` that is
+    trained on, or None) comes from :func:`nearest_neighbors`.
+    """
+    source = HostRows if sp.issparse(X) else DeviceRows
+    return source(X, neighbors, device)
+
+
+class DeviceRows:
+    """Dense rows kept on the training device for the whole fit.
+
+    On the CPU the tensor shares the input's memory (no copy, memmaps
+    included); on an accelerator the rows are copied there once, so an epoch
+    needs no host transfer and no host synchronisation.
+    """
+
+    def __init__(self, X, neighbors, device):
+        self.data = as_tensor(X, device)
+        self.neighbors = None if neighbors is None else as_tensor(neighbors, device)
+        self.device = device
+
+    def batches(self, order, n_batches, random):
+        """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""
+        order = torch.as_tensor(order, device=self.device)
+        for indices in torch.tensor_split(order, n_batches):
+            if self.neighbors is None:
+                yield TrainingBatch(self.data[indices], None)
+                continue
+            pick = random.randint(self.neighbors.shape[1], indices.shape, self.device)
+            yield TrainingBatch(self.data[indices], self.data[self.neighbors[indices, pick]])
+
+
+class HostRows:
+    """Sparse rows kept on the host; each batch is densified and sent to the device."""
+
+    def __init__(self, X, neighbors, device):
+        self.data = X
+        self.neighbors = neighbors
+        self.device = device
+        # Page-locked batches let the copy to a GPU overlap with its compute.
+        self._pin = device.type == "cuda"
+
+    def _to_device(self, rows):
+        tensor = torch.from_numpy(take_rows(self.data, rows))
+        if self._pin:
+            return tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor
+
+    def batches(self, order, n_batches, random):
+        """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""
+        for indices in np.array_split(order, n_batches):
+            rows = self._to_device(indices)
+            if self.neighbors is None:
+                yield TrainingBatch(rows, None)
+                continue
+            pick = random.numpy.integers(self.neighbors.shape[1], size=indices.shape[0])
+            yield TrainingBatch(rows, self._to_device(self.neighbors[indices, pick]))
+
+
+def nearest_neighbors(X, rows, n_neighbors, seed):
+    """Each training row's nearest other training rows, as indices into ``X``.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        All rows.
+    rows : ndarray of shape (n_rows,)
+        Indices of the training rows; neighbours are searched among them.
+    n_neighbors : int
+        Neighbours per row (fewer if there are fewer other rows).
+    seed : int
+        Seed for the projection and the candidate pool of large inputs.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, min(n_neighbors, n_rows - 1))
+        Row ``r`` holds the indices into ``X`` of the neighbours of ``X[r]``,
+        for each ``r`` in ``rows``; the other rows hold -1.
+
+    Notes
+    -----
+    Up to :data:`EXACT_NEIGHBORS_MAX_ROWS` rows the search is exact, on the
+    raw features.  Above, exact search costs O(n^2) time, so each row's
+    neighbours are its nearest among that many rows drawn at random, measured
+    after projecting onto the top :data:`PROJECTION_DIM` singular directions.
+    The neighbours are then coarser, which suits their one use: a row and its
+    neighbour should share a cluster.
+    """
+    n_neighbors = min(n_neighbors, rows.shape[0] - 1)
+    all_rows = rows.shape[0] == X.shape[0]
+    # Bounded chunks of the distance matrix: memory stays flat on any input.
+    with config_context(working_memory=SEARCH_WORKING_MEMORY_MB):
+        if rows.shape[0] <= EXACT_NEIGHBORS_MAX_ROWS:
+            points = X if all_rows else X[rows]
+            index = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(points)
+            # Column 0 is the row itself unless it has exact duplicates; either
+            # way dropping it leaves rows at distance >= 0 that are its neighbours.
+            found = index.kneighbors(points, return_distance=False)[:, 1:]
+        else:
+            found = _pooled_neighbors(X, rows, n_neighbors, np.random.default_rng(seed))
+    neighbors = np.full((X.shape[0], n_neighbors), -1, dtype=np.int64)
+    neighbors[rows] = rows[found]
+    return neighbors
+
+
+def _pooled_neighbors(X, rows, n_neighbors, random):
+    """Positions in ``rows`` of each row's nearest among a random pool (see above)."""
+    points = _project(X, rows, random)
+    pool = np.sort(random.choice(rows.shape[0], EXACT_NEIGHBORS_MAX_ROWS, replace=False))
+    index = NearestNeighbors(n_neighbors=n_neighbors + 1, algorithm="brute").fit(points[pool])
+    found = pool[index.kneighbors(points, return_distance=False)]
+    # A pooled row finds itself; drop that match, else the farthest of the k + 1.
+    drop = found == np.arange(rows.shape[0])[:, None]
+    drop[~drop.any(axis=1), -1] = True
+    return found[~drop].reshape(rows.shape[0], n_neighbors)
+
+
+def _project(X, rows, random):
+    """``X[rows]`` on the top singular directions, read in chunks, as float32."""
+    if X.shape[1] <= PROJECTION_DIM:
+        projector = None
+    else:
+        fit_rows = np.sort(random.choice(rows, min(PROJECTION_FIT_ROWS, rows.shape[0]), False))
+        projector = TruncatedSVD(
+            PROJECTION_DIM, random_state=int(random.integers(np.iinfo(np.int32).max))
+        ).fit(X[fit_rows])
+    chunks = []
+    for start in range(0, rows.shape[0], CHUNK_ROWS):
+        chunk = take_rows(X, rows[start : start + CHUNK_ROWS])
+        chunks.append(chunk if projector is None else projector.transform(chunk))
+    return np.concatenate(chunks).astype(np.float32, copy=False)

@@ -1,0 +1,187 @@
+"""The shared training loop: inputs it trains on, warm starts, interrupts, precision."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from conftest import fast
+from sklearn_latent import FitInterruptedWarning
+from sklearn_latent import _data as data_module
+from sklearn_latent.metrics import cluster_accuracy
+
+
+@pytest.fixture(scope="module")
+def sparse_blobs():
+    """Three clusters in 12 columns, each non-zero on its own 4 columns only."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 50)
+    X = np.zeros((150, 12), dtype=np.float32)
+    for cluster in range(3):
+        block = slice(4 * cluster, 4 * cluster + 4)
+        X[y == cluster, block] = rng.uniform(0.5, 1.0, size=(50, 4))
+    return sp.csr_matrix(X), y
+
+
+def test_fits_sparse_input_and_predicts_like_dense(estimator_class, sparse_blobs):
+    X_sparse, y = sparse_blobs
+    model = fast(estimator_class, n_clusters=3, random_state=0).fit(X_sparse)
+    assert cluster_accuracy(y, model.labels_) > 0.9
+    dense = X_sparse.toarray()
+    for method in ("predict", "transform", "score_samples"):
+        np.testing.assert_allclose(
+            getattr(model, method)(X_sparse), getattr(model, method)(dense), rtol=1e-5, atol=1e-6
+        )
+
+
+def test_memmap_input_trains_as_the_array_does(estimator_class, blobs, tmp_path):
+    X, _ = blobs
+    memmap = np.lib.format.open_memmap(
+        tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=X.shape
+    )
+    memmap[:] = X
+    memmap.flush()
+    read_only = np.load(tmp_path / "X.npy", mmap_mode="r")
+    from_memmap = fast(estimator_class, n_clusters=3, max_iter=3, random_state=0).fit(read_only)
+    from_array = fast(estimator_class, n_clusters=3, max_iter=3, random_state=0).fit(X)
+    np.testing.assert_array_equal(from_memmap.labels_, from_array.labels_)
+    np.testing.assert_array_equal(from_memmap.transform(X), from_array.transform(X))
+
+
+def test_large_input_neighbours_come_from_a_random_pool(monkeypatch):
+    """Above the exact-search limit, neighbours are near, never the row itself."""
+    monkeypatch.setattr(data_module, "EXACT_NEIGHBORS_MAX_ROWS", 60)
+    monkeypatch.setattr(data_module, "PROJECTION_DIM", 3)
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=20, size=(4, 10))
+    blob = np.repeat(np.arange(4), 100)
+    X = (centers[blob] + rng.normal(size=(400, 10))).astype(np.float32)
+    rows = np.arange(0, 400, 2)  # e.g. the training rows, the rest held out
+    neighbors = data_module.nearest_neighbors(X, rows, n_neighbors=5, seed=0)
+    assert neighbors.shape == (400, 5)
+    assert (neighbors[1::2] == -1).all()
+    found = neighbors[rows]
+    assert np.isin(found, rows).all()
+    assert not (found == rows[:, None]).any()
+    assert (blob[found] == blob[rows][:, None]).all()
+
+
+def test_exact_neighbours_are_the_nearest_other_rows(blobs):
+    X, _ = blobs
+    neighbors = data_module.nearest_neighbors(X, np.arange(len(X)), n_neighbors=4, seed=0)
+    distances = ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(distances, np.inf)
+    expected = np.sort(distances, axis=1)[:, :4]
+    np.testing.assert_allclose(
+        np.sort(np.take_along_axis(distances, neighbors, axis=1), axis=1), expected, rtol=1e-4
+    )
+
+
+def test_warm_start_continues_training(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=3, warm_start=True, random_state=0)
+    fitted = [p.detach().clone() for m in model.fit(X)._modules() for p in m.parameters()]
+    # With a negligible step size the continued fit must end where the first
+    # ended: re-initialised networks would be far away.
+    model.set_params(learning_rate=1e-12).fit(X)
+    for before, after in zip(
+        fitted, [p for m in model._modules() for p in m.parameters()], strict=True
+    ):
+        torch.testing.assert_close(after, before, rtol=0, atol=1e-6)
+    assert model.n_iter_ == 6
+    assert [record["epoch"] for record in model.history_] == [1, 2, 3, 4, 5, 6]
+    model.set_params(warm_start=False).fit(X)
+    assert model.n_iter_ == 3 and len(model.history_) == 3
+
+
+def test_warm_start_refuses_changed_networks_and_keeps_the_fit(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, warm_start=True, random_state=0)
+    labels = model.fit(X).predict(X)
+    with pytest.raises(ValueError, match="warm_start=False"):
+        model.set_params(n_clusters=4).fit(X)
+    with pytest.raises(ValueError, match="warm_start=False"):
+        model.set_params(n_clusters=3).fit(X[:, :3])
+    np.testing.assert_array_equal(model.predict(X), labels)
+    assert model.n_iter_ == 2
+
+
+class _Interrupt(KeyboardInterrupt):
+    pass
+
+
+def _interrupt_at_step(model, step):
+    """Make ``model``'s ``step``-th train step (counting from 1) raise Ctrl-C."""
+    train_step, calls = model._train_step, []
+
+    def interrupted(*args):
+        calls.append(None)
+        if len(calls) == step:
+            raise _Interrupt
+        return train_step(*args)
+
+    model._train_step = interrupted
+
+
+def test_ctrl_c_keeps_the_last_finished_epoch(estimator_class, blobs):
+    X, _ = blobs
+    params = {"n_clusters": 3, "batch_size": 50, "random_state": 0}  # 3 steps an epoch
+    model = fast(estimator_class, max_iter=10, **params)
+    _interrupt_at_step(model, 8)  # in epoch 3
+    with pytest.warns(FitInterruptedWarning, match="kept as of epoch 2"):
+        model.fit(X)
+    del model._train_step
+    assert model.n_iter_ == 2 and len(model.history_) == 2
+    two_epochs = fast(estimator_class, max_iter=2, **params).fit(X)
+    np.testing.assert_array_equal(model.labels_, two_epochs.labels_)
+    np.testing.assert_array_equal(model.transform(X), two_epochs.transform(X))
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_the_fitted_model(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, random_state=0).fit(X)
+    labels, Z = model.predict(X), model.transform(X)
+    _interrupt_at_step(model, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(_Interrupt):
+            model.fit(X[:, ::-1])
+    np.testing.assert_array_equal(model.predict(X), labels)
+    np.testing.assert_array_equal(model.transform(X), Z)
+
+
+def test_ctrl_c_in_the_first_epoch_of_a_warm_start_keeps_the_weights(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, warm_start=True, random_state=0)
+    Z = model.fit(X).transform(X)
+    _interrupt_at_step(model, 1)
+    with pytest.raises(_Interrupt):
+        model.fit(X)
+    np.testing.assert_array_equal(model.transform(X), Z)
+    assert model.n_iter_ == 2
+
+
+def test_bfloat16_precision_trains_under_autocast(estimator_class, blobs):
+    X, y = blobs
+    model = fast(estimator_class, n_clusters=3, precision="bfloat16", random_state=0)
+    make_optimizers, training_dtypes = model._make_optimizers, set()
+
+    def record_dtype(layer, inputs, output):
+        if layer.training:
+            training_dtypes.add(output.dtype)
+
+    def hooked():  # runs once the networks are built
+        for module in model._modules():
+            for layer in module.modules():
+                if isinstance(layer, torch.nn.Linear):
+                    layer.register_forward_hook(record_dtype)
+        return make_optimizers()
+
+    model._make_optimizers = hooked
+    model.fit(X)
+    assert training_dtypes == {torch.bfloat16}
+    assert all(np.isfinite(v) for record in model.history_ for v in record.values())
+    assert cluster_accuracy(y, model.labels_) > 0.9
+    assert model.transform(X).dtype == np.float32
