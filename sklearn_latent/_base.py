@@ -251,14 +251,7 @@ class BaseLatentClustering(
 
     def _validate_training_data(self, X, warm_start):
         try:
-            return validate_data(
-                self,
-                X,
-                accept_sparse="csr",
-                dtype=np.float32,
-                ensure_min_samples=2,
-                reset=not warm_start,
-            )
+            return self._validate_X(X, reset=not warm_start, ensure_min_samples=2)
         except ValueError as exc:
             if warm_start and "features" in str(exc):
                 raise ValueError(
@@ -266,6 +259,27 @@ class BaseLatentClustering(
                     "same columns; set warm_start=False to train a new model on these."
                 ) from exc
             raise
+
+    def _validate_X(self, X, reset, **check_params):
+        """``validate_data`` as float32 (CSR kept sparse), with clear errors for DataFrames."""
+        shape = getattr(X, "shape", ())
+        if len(shape) == 2 and shape[1] == 0:
+            # A DataFrame without columns otherwise fails deep in numpy, unexplained.
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={tuple(shape)}) while a minimum of 1 is "
+                f"required by {type(self).__name__}."
+            )
+        try:
+            return validate_data(
+                self, X, accept_sparse="csr", dtype=np.float32, reset=reset, **check_params
+            )
+        except TypeError as exc:
+            if "NAType" not in str(exc):
+                raise
+            raise ValueError(
+                "Input X contains missing values (pd.NA). Impute them, e.g. with "
+                "sklearn.impute.SimpleImputer, or drop those rows."
+            ) from exc
 
     def _fit(self, X, warm_start):
         device = resolve_device(self.device)
@@ -282,6 +296,7 @@ class BaseLatentClustering(
             self._build(X.shape[1], unit_interval=bool(X.min() >= 0.0 and X.max() <= 1.0))
         if warm_start:
             self._load_fitted_weights(fitted_modules)
+            self.history_ = list(self.history_)  # a failed fit must not extend the old record
         else:
             self.history_ = []
             self.n_iter_ = 0
@@ -344,9 +359,9 @@ class BaseLatentClustering(
 
     def _train_loop(self, row_source, train_rows, validation, optimizers, random):
         n_samples = train_rows.shape[0]
-        # Balanced batches (sizes differ by at most one row) so no batch is
-        # left with a single row, which batch normalisation cannot train on.
-        n_batches = -(-n_samples // min(self.batch_size, n_samples))
+        # Balanced batches (sizes differ by at most one row) of at least two
+        # rows: batch normalisation cannot train on a single row.
+        n_batches = max(1, min(-(-n_samples // self.batch_size), n_samples // 2))
         first_epoch = self.n_iter_
         epochs = tqdm(
             range(first_epoch, first_epoch + self.max_iter),
@@ -586,7 +601,7 @@ class BaseLatentClustering(
 
     def _validate_input(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
+        return self._validate_X(X, reset=False)
 
     def _run_batched(self, function, X, rows=None):
         """Apply a tensor hook to ``X`` (or its ``rows``) in bounded chunks, returning NumPy.

@@ -75,7 +75,8 @@ class ClusterGANClustering(BaseLatentClustering):
         Weight of the cluster-balance term on real rows; 0 turns it off.
     n_neighbors : int, default=10
         Neighbours per row for the consistency term, found once per ``fit``
-        by exact Euclidean search on the input rows.
+        by Euclidean search on the input rows: exact up to 20,000 training
+        rows, among 20,000 random rows in a 32-dimensional projection above.
     hidden_units : tuple of int, default=None
         Widths of the hidden layers of G, D and E.  None means two layers, as
         in the paper's Pendigits nets, 256 wide for up to 256 features and 512

@@ -54,6 +54,17 @@ def as_tensor(array, device):
         return torch.as_tensor(array, device=device)
 
 
+def _to_device(tensor, device):
+    """Copy a host tensor to ``device`` without making the host wait for a GPU.
+
+    From page-locked memory the copy is asynchronous; torch keeps the pinned
+    buffer alive until the copy is done.
+    """
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def take_rows(X, rows):
     """``X[rows]`` as a dense float32 array, for dense and sparse ``X``."""
     chunk = X[rows]
@@ -85,7 +96,7 @@ class DeviceRows:
 
     def batches(self, order, n_batches, random):
         """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""
-        order = torch.as_tensor(order, device=self.device)
+        order = _to_device(torch.from_numpy(order), self.device)
         for indices in torch.tensor_split(order, n_batches):
             if self.neighbors is None:
                 yield TrainingBatch(self.data[indices], None)
@@ -101,14 +112,9 @@ class HostRows:
         self.data = X
         self.neighbors = neighbors
         self.device = device
-        # Page-locked batches let the copy to a GPU overlap with its compute.
-        self._pin = device.type == "cuda"
 
     def _to_device(self, rows):
-        tensor = torch.from_numpy(take_rows(self.data, rows))
-        if self._pin:
-            return tensor.pin_memory().to(self.device, non_blocking=True)
-        return tensor
+        return _to_device(torch.from_numpy(take_rows(self.data, rows)), self.device)
 
     def batches(self, order, n_batches, random):
         """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""

@@ -99,7 +99,8 @@ class GMVAEClustering(BaseLatentClustering):
     balance_weight : float, default=20.0
         Weight of the cluster-balance term on ``p(z | y)``; 0 turns it off.
     n_neighbors : int, default=10
-        Neighbours per row for the consistency term (exact Euclidean search).
+        Neighbours per row for the consistency term (Euclidean search, exact
+        up to 20,000 training rows; see ``ClusterGANClustering``).
     hidden_units : tuple of int, default=None
         Hidden widths of the recognition and decoder nets; None sizes them to
         the input (two layers, 256 wide up to 256 features, 512 above; a

@@ -60,7 +60,8 @@ class InfoGANClustering(BaseLatentClustering):
     balance_weight : float, default=20.0
         Weight of the cluster-balance term on real rows; 0 turns it off.
     n_neighbors : int, default=10
-        Neighbours per row for the consistency term (exact Euclidean search).
+        Neighbours per row for the consistency term (Euclidean search, exact
+        up to 20,000 training rows; see ``ClusterGANClustering``).
     hidden_units : tuple of int, default=None
         Hidden widths of G and of D/Q's trunk; None sizes them to the input
         (two layers, 256 wide up to 256 features, 512 above; a 1024-unit

@@ -1,9 +1,14 @@
 """Shared fixtures: small, fast versions of every estimator."""
 
 import pytest
+import torch
 from sklearn.datasets import make_blobs
 
 from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
+
+# The test networks are tiny: one thread runs them fastest, and on a busy 2-core
+# machine two threads' spin-waiting made a test fit 15-20 times slower (measured).
+torch.set_num_threads(1)
 
 # Tiny networks and few epochs: enough for the behaviour under test, fast on 2 CPU cores.
 FAST_PARAMS = {

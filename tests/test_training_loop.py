@@ -8,8 +8,9 @@ import scipy.sparse as sp
 import torch
 
 from conftest import fast
-from sklearn_latent import FitInterruptedWarning
+from sklearn_latent import FitInterruptedWarning, TrainingDivergedError
 from sklearn_latent import _data as data_module
+from sklearn_latent._base import TrainingRandomness
 from sklearn_latent.metrics import cluster_accuracy
 
 
@@ -163,9 +164,13 @@ def test_ctrl_c_in_the_first_epoch_of_a_warm_start_keeps_the_weights(estimator_c
     assert model.n_iter_ == 2
 
 
-def test_bfloat16_precision_trains_under_autocast(estimator_class, blobs):
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+def test_bfloat16_precision_trains_under_autocast(estimator_class, blobs, device):
     X, y = blobs
-    model = fast(estimator_class, n_clusters=3, precision="bfloat16", random_state=0)
+    model = fast(estimator_class, n_clusters=3, precision="bfloat16", device=device, random_state=0)
     make_optimizers, training_dtypes = model._make_optimizers, set()
 
     def record_dtype(layer, inputs, output):
@@ -185,3 +190,49 @@ def test_bfloat16_precision_trains_under_autocast(estimator_class, blobs):
     assert all(np.isfinite(v) for record in model.history_ for v in record.values())
     assert cluster_accuracy(y, model.labels_) > 0.9
     assert model.transform(X).dtype == np.float32
+
+
+@needs_cuda
+def test_cuda_training_steps_never_wait_for_the_gpu(estimator_class, blobs):
+    """No host synchronisation inside a step: the loop syncs once per epoch."""
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, device="cuda", random_state=0)
+    train_step = model._train_step
+
+    def checked(*args):
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            return train_step(*args)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+
+    model._train_step = checked
+    model.fit(X)
+    assert model.n_iter_ == 2
+
+
+@needs_cuda
+def test_cuda_batches_are_cut_on_the_device_without_sync(blobs):
+    X, _ = blobs
+    device = torch.device("cuda")
+    neighbors = data_module.nearest_neighbors(X, np.arange(len(X)), 5, seed=0)
+    source = data_module.make_row_source(X, neighbors, device)
+    random = TrainingRandomness(0, device)
+    order = np.random.default_rng(0).permutation(len(X))
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        batches = list(source.batches(order, 5, random))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert all(b.rows.is_cuda and b.neighbors.is_cuda for b in batches)
+    assert sum(b.rows.shape[0] for b in batches) == len(X)
+
+
+def test_failed_warm_start_keeps_the_fitted_model(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, warm_start=True, random_state=0)
+    Z = model.fit(X).transform(X)
+    with pytest.raises(TrainingDivergedError):
+        model.set_params(learning_rate=1e12).fit(X * 1e6)
+    np.testing.assert_array_equal(model.transform(X), Z)
+    assert model.n_iter_ == 2 and len(model.history_) == 2
