@@ -39,6 +39,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -47,7 +48,13 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 from tqdm.auto import tqdm
 
 from ._data import as_tensor, make_row_source, nearest_neighbors, take_rows
@@ -159,6 +166,7 @@ class BaseLatentClustering(
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "label_weight": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -222,8 +230,15 @@ class BaseLatentClustering(
             giving their ``(channels, height, width)``.  A float32 array or
             memmap is used in place and a CSR matrix stays sparse: neither is
             copied whole.
-        y : Ignored
-            Not used, present for API consistency.
+        y : array-like of shape (n_samples,), default=None
+            Ignored (as by every scikit-learn clusterer) unless
+            ``label_weight > 0``.  Then it holds partial labels, as in
+            :mod:`sklearn.semi_supervised`: the class of a row as an integer
+            in ``[0, n_clusters)``, or -1 where unknown.  Labelled rows anchor
+            the clusters -- cluster ``k`` is class ``k``, so ``predict``
+            returns classes -- through a cross-entropy term on their cluster
+            posterior weighted by ``label_weight``.  None (or all -1) fits
+            without labels.
 
         Returns
         -------
@@ -239,8 +254,9 @@ class BaseLatentClustering(
             self._validate_params()
             warm_start = self.warm_start and hasattr(self, "n_iter_")
             X = self._validate_training_data(X, warm_start)
+            labels = self._validate_labels(y, X.shape[0])
             self._check_data_against_params(X)
-            self._fit(X, warm_start)
+            self._fit(X, labels, warm_start)
             self._fit_assignment(X)
             self.labels_ = self._assign(X)
         except BaseException:
@@ -259,6 +275,31 @@ class BaseLatentClustering(
                     "same columns; set warm_start=False to train a new model on these."
                 ) from exc
             raise
+
+    def _validate_labels(self, y, n_samples):
+        """Partial labels as int64 with -1 for unlabelled rows, or None if none are used."""
+        if y is None or self.label_weight == 0:
+            return None
+        y = column_or_1d(y)
+        check_consistent_length(np.empty((n_samples, 0)), y)
+        hint = (
+            "pass y as integer classes 0..n_clusters-1 with -1 for unlabelled rows (the "
+            "sklearn.semi_supervised convention; sklearn.preprocessing.LabelEncoder maps "
+            "other labels), or no y to fit without labels"
+        )
+        numeric = np.issubdtype(y.dtype, np.number)
+        if not numeric or not np.isfinite(y).all() or (y != np.round(y)).any():
+            raise ValueError(
+                f"y must hold integer class labels; got {y.dtype} values. To fix, {hint}."
+            )
+        y = y.astype(np.int64)
+        outside = np.unique(y[(y < -1) | (y >= self.n_clusters)])
+        if outside.size:
+            raise ValueError(
+                f"y holds labels {outside[:5].tolist()} outside -1..{self.n_clusters - 1}: "
+                f"cluster k stands for class k, so with n_clusters={self.n_clusters} {hint}."
+            )
+        return y if (y >= 0).any() else None
 
     def _validate_X(self, X, reset, **check_params):
         """``validate_data`` as float32 (CSR kept sparse), with clear errors for DataFrames."""
@@ -281,7 +322,7 @@ class BaseLatentClustering(
                 "sklearn.impute.SimpleImputer, or drop those rows."
             ) from exc
 
-    def _fit(self, X, warm_start):
+    def _fit(self, X, labels, warm_start):
         device = resolve_device(self.device)
         seed = seed_from_random_state(self.random_state)
         if warm_start:
@@ -304,11 +345,14 @@ class BaseLatentClustering(
             module.to(device)
         self.device_ = device
         train_rows, validation_rows = self._split_validation(X.shape[0], random)
-        neighbors = None
+        neighbors = labeled = None
         if self._uses_neighbors():
             neighbors = nearest_neighbors(X, train_rows, self.n_neighbors, seed)
+        if labels is not None:
+            labeled_rows = train_rows[labels[train_rows] >= 0]
+            labeled = (labeled_rows, labels[labeled_rows]) if labeled_rows.size else None
         self._train_loop(
-            make_row_source(X, neighbors, device),
+            make_row_source(X, neighbors, labeled, device),
             train_rows,
             (X, validation_rows),
             self._make_optimizers(),
@@ -444,6 +488,19 @@ class BaseLatentClustering(
     def _load_weights(self, weights):
         for module, state in zip(self._modules(), weights, strict=True):
             module.load_state_dict(state)
+
+    def _label_loss(self, batch):
+        """Cross-entropy of the cluster posterior of the batch's labelled rows.
+
+        Returns the term weighted by ``label_weight`` (0 without labels) and
+        the unweighted term for ``history_``.  A train step adds it to the
+        loss of the network that computes the posterior.
+        """
+        if batch.labels is None:
+            return 0.0, {}
+        proba = self._cluster_proba(batch.labeled_rows)
+        cross_entropy = F.nll_loss(torch.log(proba.clamp_min(1e-8)), batch.labels)
+        return self.label_weight * cross_entropy, {"label_cross_entropy": cross_entropy.detach()}
 
     def _autocast(self):
         """Mixed precision for a train step's forward pass, per ``precision``.

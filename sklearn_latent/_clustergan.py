@@ -10,7 +10,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseLatentClustering, seed_from_random_state
-from ._losses import critic_loss, generator_loss, gradient_penalty, posterior_regularizer
+from ._losses import (
+    critic_loss,
+    generator_loss,
+    gradient_penalty,
+    posterior_regularizer,
+    posterior_tangent_smoothness,
+    tangent_orthonormality,
+)
 from ._networks import HeadedNet, make_generator, make_trunk
 
 
@@ -73,6 +80,24 @@ class ClusterGANClustering(BaseLatentClustering):
         (and skips the nearest-neighbour search).
     balance_weight : float, default=20.0
         Weight of the cluster-balance term on real rows; 0 turns it off.
+    manifold_weight : float, default=0.0
+        Weight of the Localized GAN smoothness term (Qi et al., CVPR 2018):
+        the squared rate of change of the cluster posterior along the
+        generator's tangent directions, ``||d p(G(z)) / dz||^2`` over the
+        continuous latent coordinates, by finite differences.  It regularises
+        along the manifold G charts rather than over the neighbour graph.
+        0 turns it off.
+    orthonormality_weight : float, default=0.0
+        Weight of the Localized GAN term ``||J^T J - I||^2`` on the Jacobian
+        J of G with respect to the continuous latent coordinates (in units of
+        their prior standard deviation), against mode collapse; the
+        official code uses 0.01.  0 turns it off.
+    label_weight : float, default=0.0
+        Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
+        ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
+        unlabelled rows) and adds this weight times the cross-entropy between
+        the labels and the cluster posterior of the labelled rows, so cluster
+        k becomes class k (10 is a good start, see ``benchmarks/README.md``).
     n_neighbors : int, default=10
         Neighbours per row for the consistency term, found once per ``fit``
         by Euclidean search on the input rows: exact up to 20,000 training
@@ -191,6 +216,8 @@ class ClusterGANClustering(BaseLatentClustering):
         "betas": [tuple, list],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "manifold_weight": [Interval(Real, 0, None, closed="left")],
+        "orthonormality_weight": [Interval(Real, 0, None, closed="left")],
         "cluster_assignment": [StrOptions({"encoder", "kmeans"})],
         "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
     }
@@ -208,6 +235,9 @@ class ClusterGANClustering(BaseLatentClustering):
         gradient_penalty=10.0,
         consistency_weight=10.0,
         balance_weight=20.0,
+        manifold_weight=0.0,
+        orthonormality_weight=0.0,
+        label_weight=0.0,
         n_neighbors=10,
         hidden_units=None,
         image_shape=None,
@@ -236,6 +266,9 @@ class ClusterGANClustering(BaseLatentClustering):
         self.gradient_penalty = gradient_penalty
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
+        self.manifold_weight = manifold_weight
+        self.orthonormality_weight = orthonormality_weight
+        self.label_weight = label_weight
         self.n_neighbors = n_neighbors
         self.hidden_units = hidden_units
         self.image_shape = image_shape
@@ -291,6 +324,24 @@ class ClusterGANClustering(BaseLatentClustering):
     def _latent(self, z_n, z_c):
         return torch.cat([z_n, z_c], dim=1)
 
+    def _manifold_terms(self, latent, random):
+        """The Localized GAN terms at ``latent``, weighted, and their record."""
+        # Tangent directions run along z_n only, in units of its prior std sigma.
+        scale = torch.zeros(latent.shape[1], device=latent.device)
+        scale[: self.latent_dim] = self.sigma
+        total, record = 0.0, {}
+        if self.manifold_weight > 0:
+            smoothness = posterior_tangent_smoothness(
+                self._cluster_proba, self.generator_, latent, scale, random
+            )
+            total = total + self.manifold_weight * smoothness
+            record["tangent_smoothness"] = smoothness.detach()
+        if self.orthonormality_weight > 0:
+            orthonormality = tangent_orthonormality(self.generator_, latent, scale, random)
+            total = total + self.orthonormality_weight * orthonormality
+            record["tangent_orthonormality"] = orthonormality.detach()
+        return total, record
+
     def _critic(self, x):
         return self.discriminator_(x)["score"].squeeze(1)
 
@@ -323,8 +374,9 @@ class ClusterGANClustering(BaseLatentClustering):
 
         self.discriminator_.requires_grad_(False)
         z_n, k = self._prior(n_samples, random, device)
+        latent = self._latent(z_n, F.one_hot(k, self.n_clusters).float())
         with self._autocast():
-            fake = self.generator_(self._latent(z_n, F.one_hot(k, self.n_clusters).float()))
+            fake = self.generator_(latent)
             adversarial = generator_loss(self._critic(fake), self.loss)
             codes = self.encoder_(fake)
             # Latent recovery terms of the ClusterGAN objective (paper, eq. 3).
@@ -337,8 +389,17 @@ class ClusterGANClustering(BaseLatentClustering):
                 self.consistency_weight,
                 self.balance_weight,
             )
-            total = adversarial + self.beta_n * z_n_loss + self.beta_c * z_c_loss + regularizer
-        losses.update(record)
+            label_loss, label_record = self._label_loss(batch)
+            manifold_loss, manifold_record = self._manifold_terms(latent, random)
+            total = (
+                adversarial
+                + self.beta_n * z_n_loss
+                + self.beta_c * z_c_loss
+                + regularizer
+                + label_loss
+                + manifold_loss
+            )
+        losses.update(record, **label_record, **manifold_record)
         optimizers.generator.zero_grad(set_to_none=True)
         total.backward()
         optimizers.generator.step()

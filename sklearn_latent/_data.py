@@ -36,10 +36,17 @@ class TrainingBatch(NamedTuple):
     neighbors : tensor of shape (batch_size, n_features) or None
         For each row, one of its ``n_neighbors`` nearest training rows drawn at
         random; None when the model does not use neighbours.
+    labeled_rows : tensor of shape (batch_size, n_features) or None
+        As many labelled training rows, drawn at random with replacement; None
+        when ``fit`` got no labels.
+    labels : tensor of shape (batch_size,) or None
+        Their labels, i.e. the clusters they must fall in.
     """
 
     rows: torch.Tensor
-    neighbors: torch.Tensor | None
+    neighbors: torch.Tensor | None = None
+    labeled_rows: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
 
 
 def as_tensor(array, device):
@@ -71,17 +78,37 @@ def take_rows(X, rows):
     return chunk.toarray() if sp.issparse(chunk) else chunk
 
 
-def make_row_source(X, neighbors, device):
+def make_row_source(X, neighbors, labeled, device):
     """The :class:`DeviceRows` or :class:`HostRows` serving batches of ``X``.
 
     ``neighbors`` (indices into ``X``, one row per row of ``X`` that is
-    trained on, or None) comes from :func:`nearest_neighbors`.
+    trained on, or None) comes from :func:`nearest_neighbors`; ``labeled``
+    is None or a pair of arrays: the indices of labelled rows and their labels.
     """
     source = HostRows if sp.issparse(X) else DeviceRows
-    return source(X, neighbors, device)
+    return source(X, neighbors, labeled, device)
 
 
-class DeviceRows:
+class _RowSource:
+    """Cuts an epoch's batches; subclasses say where rows live and how they are drawn."""
+
+    def batches(self, order, n_batches, random):
+        """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""
+        for indices in self._split(order, n_batches):
+            batch = TrainingBatch(self._gather(indices))
+            if self.neighbors is not None:
+                pick = self._randint(self.neighbors.shape[1], indices.shape[0], random)
+                batch = batch._replace(neighbors=self._gather(self.neighbors[indices, pick]))
+            if self.labeled_rows is not None:
+                pick = self._randint(self.labeled_rows.shape[0], indices.shape[0], random)
+                batch = batch._replace(
+                    labeled_rows=self._gather(self.labeled_rows[pick]),
+                    labels=self._labels(pick),
+                )
+            yield batch
+
+
+class DeviceRows(_RowSource):
     """Dense rows kept on the training device for the whole fit.
 
     On the CPU the tensor shares the input's memory (no copy, memmaps
@@ -89,42 +116,47 @@ class DeviceRows:
     needs no host transfer and no host synchronisation.
     """
 
-    def __init__(self, X, neighbors, device):
+    def __init__(self, X, neighbors, labeled, device):
+        self.device = device
         self.data = as_tensor(X, device)
         self.neighbors = None if neighbors is None else as_tensor(neighbors, device)
-        self.device = device
+        self.labeled_rows, self.labels = (
+            (None, None) if labeled is None else (as_tensor(part, device) for part in labeled)
+        )
 
-    def batches(self, order, n_batches, random):
-        """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""
-        order = _to_device(torch.from_numpy(order), self.device)
-        for indices in torch.tensor_split(order, n_batches):
-            if self.neighbors is None:
-                yield TrainingBatch(self.data[indices], None)
-                continue
-            pick = random.randint(self.neighbors.shape[1], indices.shape, self.device)
-            yield TrainingBatch(self.data[indices], self.data[self.neighbors[indices, pick]])
+    def _split(self, order, n_batches):
+        return torch.tensor_split(_to_device(torch.from_numpy(order), self.device), n_batches)
+
+    def _gather(self, indices):
+        return self.data[indices]
+
+    def _randint(self, high, size, random):
+        return random.randint(high, (size,), self.device)
+
+    def _labels(self, pick):
+        return self.labels[pick]
 
 
-class HostRows:
+class HostRows(_RowSource):
     """Sparse rows kept on the host; each batch is densified and sent to the device."""
 
-    def __init__(self, X, neighbors, device):
+    def __init__(self, X, neighbors, labeled, device):
+        self.device = device
         self.data = X
         self.neighbors = neighbors
-        self.device = device
+        self.labeled_rows, self.labels = (None, None) if labeled is None else labeled
 
-    def _to_device(self, rows):
-        return _to_device(torch.from_numpy(take_rows(self.data, rows)), self.device)
+    def _split(self, order, n_batches):
+        return np.array_split(order, n_batches)
 
-    def batches(self, order, n_batches, random):
-        """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""
-        for indices in np.array_split(order, n_batches):
-            rows = self._to_device(indices)
-            if self.neighbors is None:
-                yield TrainingBatch(rows, None)
-                continue
-            pick = random.numpy.integers(self.neighbors.shape[1], size=indices.shape[0])
-            yield TrainingBatch(rows, self._to_device(self.neighbors[indices, pick]))
+    def _gather(self, indices):
+        return _to_device(torch.from_numpy(take_rows(self.data, indices)), self.device)
+
+    def _randint(self, high, size, random):
+        return random.numpy.integers(high, size=size)
+
+    def _labels(self, pick):
+        return _to_device(torch.from_numpy(self.labels[pick]), self.device)
 
 
 def nearest_neighbors(X, rows, n_neighbors, seed):

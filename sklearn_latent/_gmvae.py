@@ -98,6 +98,12 @@ class GMVAEClustering(BaseLatentClustering):
         Weight of the neighbour-agreement term on ``p(z | y)``; 0 turns it off.
     balance_weight : float, default=20.0
         Weight of the cluster-balance term on ``p(z | y)``; 0 turns it off.
+    label_weight : float, default=0.0
+        Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
+        ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
+        unlabelled rows) and adds this weight times the cross-entropy between
+        the labels and the cluster posterior of the labelled rows, so cluster
+        k becomes class k (10 is a good start, see ``benchmarks/README.md``).
     n_neighbors : int, default=10
         Neighbours per row for the consistency term (Euclidean search, exact
         up to 20,000 training rows; see ``ClusterGANClustering``).
@@ -215,6 +221,7 @@ class GMVAEClustering(BaseLatentClustering):
         likelihood="auto",
         consistency_weight=10.0,
         balance_weight=20.0,
+        label_weight=0.0,
         n_neighbors=10,
         hidden_units=None,
         image_shape=None,
@@ -238,6 +245,7 @@ class GMVAEClustering(BaseLatentClustering):
         self.likelihood = likelihood
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
+        self.label_weight = label_weight
         self.n_neighbors = n_neighbors
         self.hidden_units = hidden_units
         self.image_shape = image_shape
@@ -384,7 +392,9 @@ class GMVAEClustering(BaseLatentClustering):
                 self.consistency_weight,
                 self.balance_weight,
             )
-            loss = loss + regularizer
+            label_loss, label_record = self._label_loss(batch)
+            loss = loss + regularizer + label_loss
+        losses.update(label_record)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

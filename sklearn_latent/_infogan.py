@@ -11,7 +11,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import BaseLatentClustering, TrainingRandomness, seed_from_random_state
-from ._losses import critic_loss, generator_loss, gradient_penalty, posterior_regularizer
+from ._losses import (
+    critic_loss,
+    generator_loss,
+    gradient_penalty,
+    posterior_regularizer,
+    posterior_tangent_smoothness,
+    tangent_orthonormality,
+)
 from ._networks import HeadedNet, make_generator, make_trunk
 
 
@@ -59,6 +66,24 @@ class InfoGANClustering(BaseLatentClustering):
         Weight of the neighbour-agreement term on real rows; 0 turns it off.
     balance_weight : float, default=20.0
         Weight of the cluster-balance term on real rows; 0 turns it off.
+    manifold_weight : float, default=0.0
+        Weight of the Localized GAN smoothness term (Qi et al., CVPR 2018):
+        the squared rate of change of the cluster posterior along the
+        generator's tangent directions, ``||d p(G(z)) / dz||^2`` over the
+        continuous latent coordinates, by finite differences.  It regularises
+        along the manifold G charts rather than over the neighbour graph.
+        0 turns it off.
+    orthonormality_weight : float, default=0.0
+        Weight of the Localized GAN term ``||J^T J - I||^2`` on the Jacobian
+        J of G with respect to the continuous latent coordinates (in units of
+        their prior standard deviation), against mode collapse; the
+        official code uses 0.01.  0 turns it off.
+    label_weight : float, default=0.0
+        Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
+        ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
+        unlabelled rows) and adds this weight times the cross-entropy between
+        the labels and the cluster posterior of the labelled rows, so cluster
+        k becomes class k (10 is a good start, see ``benchmarks/README.md``).
     n_neighbors : int, default=10
         Neighbours per row for the consistency term (Euclidean search, exact
         up to 20,000 training rows; see ``ClusterGANClustering``).
@@ -170,6 +195,8 @@ class InfoGANClustering(BaseLatentClustering):
         "gradient_penalty": [Interval(Real, 0, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "manifold_weight": [Interval(Real, 0, None, closed="left")],
+        "orthonormality_weight": [Interval(Real, 0, None, closed="left")],
         "generator_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "beta1": [Interval(Real, 0, 1, closed="left")],
         "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
@@ -187,6 +214,9 @@ class InfoGANClustering(BaseLatentClustering):
         gradient_penalty=10.0,
         consistency_weight=10.0,
         balance_weight=20.0,
+        manifold_weight=0.0,
+        orthonormality_weight=0.0,
+        label_weight=0.0,
         n_neighbors=10,
         hidden_units=None,
         image_shape=None,
@@ -214,6 +244,9 @@ class InfoGANClustering(BaseLatentClustering):
         self.gradient_penalty = gradient_penalty
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
+        self.manifold_weight = manifold_weight
+        self.orthonormality_weight = orthonormality_weight
+        self.label_weight = label_weight
         self.n_neighbors = n_neighbors
         self.hidden_units = hidden_units
         self.image_shape = image_shape
@@ -271,6 +304,12 @@ class InfoGANClustering(BaseLatentClustering):
         one_hot = F.one_hot(categories, self.n_clusters).float()
         return torch.cat([noise, one_hot, continuous], dim=1), continuous
 
+    def _latent_scale(self, device):
+        """Prior std of each generator input, 0 for the categorical code (Localized GAN terms)."""
+        scale = torch.full((self.latent_dim + self.n_clusters + self.n_continuous,), 3**-0.5)
+        scale[self.latent_dim : self.latent_dim + self.n_clusters] = 0.0  # U(-1, 1) elsewhere
+        return scale.to(device)
+
     def _information_loss(self, outputs, categories, continuous):
         """-L_I's two parts: cross-entropy of c and Gaussian NLL of the continuous codes."""
         categorical = F.cross_entropy(outputs["categorical"], categories)
@@ -309,12 +348,22 @@ class InfoGANClustering(BaseLatentClustering):
                 self.consistency_weight,
                 self.balance_weight,
             )
+            label_loss, label_record = self._label_loss(batch)
             discriminator_loss = (
                 adversarial_d
                 + self.categorical_weight * categorical_nll
                 + self.continuous_weight * continuous_nll
                 + regularizer
+                + label_loss
             )
+            if self.manifold_weight > 0:
+                # Q's posterior should change slowly along the manifold G charts.
+                smoothness = posterior_tangent_smoothness(
+                    self._cluster_proba, self.generator_, codes, self._latent_scale(device), random
+                )
+                discriminator_loss = discriminator_loss + self.manifold_weight * smoothness
+                losses["tangent_smoothness"] = smoothness.detach()
+        losses.update(label_record)
         optimizers.discriminator.zero_grad(set_to_none=True)
         discriminator_loss.backward()
         optimizers.discriminator.step()
@@ -331,6 +380,12 @@ class InfoGANClustering(BaseLatentClustering):
                 + self.categorical_weight * categorical_g
                 + self.continuous_weight * continuous_g
             )
+            if self.orthonormality_weight > 0:
+                orthonormality = tangent_orthonormality(
+                    self.generator_, codes, self._latent_scale(device), random
+                )
+                total = total + self.orthonormality_weight * orthonormality
+                losses["tangent_orthonormality"] = orthonormality.detach()
         optimizers.generator.zero_grad(set_to_none=True)
         total.backward()
         optimizers.generator.step()

@@ -83,3 +83,51 @@ def gradient_penalty(critic, real, fake, random):
     mixed = (epsilon * real + (1 - epsilon) * fake).requires_grad_(True)
     (gradient,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return ((gradient.norm(2, dim=1) - 1) ** 2).mean()
+
+
+# Localized GAN (Qi, Zhang, Hu, Edraki, Wang, Hua, "Global versus Localized
+# Generative Adversarial Nets", CVPR 2018): G(z) charts the data manifold, so
+# its Jacobian J = dG/dz spans the tangent space at G(z).  Both terms below
+# work along random directions u of the continuous latent coordinates, in
+# units of the prior's standard deviation (``scale`` per coordinate, 0 for the
+# categorical code), with finite differences of step ``step`` in those units.
+
+
+def _tangent_directions(latent, scale, random):
+    """Standard Gaussian directions in the coordinates where ``scale > 0``."""
+    return random.randn(*latent.shape, device=latent.device) * (scale > 0)
+
+
+def posterior_tangent_smoothness(posterior, generator, latent, scale, random, step=0.1):
+    """Squared rate of change of the cluster posterior along the manifold.
+
+    ``E_u ||d/dt p(G(z + t u))||^2 = ||d p(G(z)) / dz||_F^2`` for standard
+    Gaussian ``u``: the Laplace-Beltrami smoothness of p on the manifold that
+    G charts (the Localized GAN paper's replacement for the graph
+    Laplacian of classic semi-supervised learning).  G is
+    held fixed; the gradient reaches the posterior network only.
+    """
+    u = _tangent_directions(latent, scale, random)
+    with torch.no_grad():
+        here, there = generator(torch.cat([latent, latent + step * scale * u])).chunk(2)
+    p_here, p_there = posterior(torch.cat([here, there])).chunk(2)
+    return ((p_there - p_here) / step).pow(2).sum(dim=1).mean()
+
+
+def tangent_orthonormality(generator, latent, scale, random, step=0.1):
+    """Estimate of ``||J^T J - I||_F^2``, pushing G's tangent vectors to be orthonormal.
+
+    For independent standard Gaussian ``u`` and ``v``,
+    ``E[(Ju . Jv - u . v)^2] = ||J^T J - I||_F^2``.  Orthonormal tangents keep
+    G from folding many latent directions onto few data directions, the local
+    form of mode collapse (Localized GAN; its code weighs this term 0.01).
+    One pass of G over the three batches keeps batch normalisation's
+    statistics shared.
+    """
+    u = _tangent_directions(latent, scale, random)
+    v = _tangent_directions(latent, scale, random)
+    here, along_u, along_v = generator(
+        torch.cat([latent, latent + step * scale * u, latent + step * scale * v])
+    ).chunk(3)
+    ju, jv = (along_u - here) / step, (along_v - here) / step
+    return ((ju * jv).sum(dim=1) - (u * v).sum(dim=1)).pow(2).mean()
