@@ -459,7 +459,7 @@ class BaseLatentClustering(
                 f"{type(self).__name__}.fit was interrupted in epoch {self.n_iter_ + 1}; the "
                 f"model is kept as of epoch {self.n_iter_}, the last one that finished.",
                 FitInterruptedWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of fit
             )
             self._load_weights(finished_weights)
         finally:
