@@ -86,6 +86,15 @@ def inference():
             )
 
 
+def _measured_fit(X):
+    """Fit ClusterGAN (FIT_PARAMS) on ``X`` after a warm-up, print its row, return it."""
+    model = ClusterGANClustering(**FIT_PARAMS)
+    model.fit(X[:2000])  # warm-up
+    _, seconds, peak = measure(model.fit, X)
+    print(f"| ClusterGANClustering | fit, 1 epoch | {seconds:.0f} | {peak:.0f} |")
+    return model
+
+
 def _sparse_input():
     return sp.random(200_000, 2_000, density=0.01, format="csr", dtype=np.float32, random_state=0)
 
@@ -98,10 +107,7 @@ def sparse():
     )
     print("| estimator | call | seconds | peak above input (MiB) |")
     print("|---|---|---|---|")
-    model = ClusterGANClustering(**FIT_PARAMS)
-    model.fit(X[:2000])  # warm-up
-    _, seconds, peak = measure(model.fit, X)
-    print(f"| ClusterGANClustering | fit, 1 epoch | {seconds:.0f} | {peak:.0f} |")
+    model = _measured_fit(X)
     _, seconds, peak = measure(model.predict, X)
     print(f"| ClusterGANClustering | predict | {seconds:.1f} | {peak:.0f} |")
 
@@ -123,10 +129,7 @@ def memmap():
         )
         print("| estimator | call | seconds | peak above input (MiB) |")
         print("|---|---|---|---|")
-        model = ClusterGANClustering(**FIT_PARAMS)
-        model.fit(X[:2000])  # warm-up
-        _, seconds, peak = measure(model.fit, X)
-        print(f"| ClusterGANClustering | fit, 1 epoch | {seconds:.0f} | {peak:.0f} |")
+        _measured_fit(X)
 
 
 def _bare_loop(model, seconds):

@@ -326,10 +326,12 @@ class ClusterGANClustering(BaseLatentClustering):
 
     def _manifold_terms(self, latent, random):
         """The Localized GAN terms at ``latent``, weighted, and their record."""
+        total, record = 0.0, {}
+        if self.manifold_weight == 0 and self.orthonormality_weight == 0:
+            return total, record  # the default: nothing to build on the training step
         # Tangent directions run along z_n only, in units of its prior std sigma.
         scale = torch.zeros(latent.shape[1], device=latent.device)
         scale[: self.latent_dim] = self.sigma
-        total, record = 0.0, {}
         if self.manifold_weight > 0:
             smoothness = posterior_tangent_smoothness(
                 self._cluster_proba, self.generator_, latent, scale, random
