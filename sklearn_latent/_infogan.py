@@ -15,11 +15,99 @@ from ._losses import (
     critic_loss,
     generator_loss,
     gradient_penalty,
+    linear_gaussian_network_nll,
     posterior_regularizer,
     posterior_tangent_smoothness,
     tangent_orthonormality,
 )
 from ._networks import HeadedNet, make_generator, make_trunk
+
+
+def code_names(n_continuous):
+    """Names of the codes a ``code_graph`` may use: input codes, then extracted codes."""
+    continuous = [f"c{i}" for i in range(n_continuous)]
+    return ["category", *continuous, *(f"{name}_hat" for name in continuous)]
+
+
+def code_graph_parents(code_graph, n_continuous):
+    """Validate ``code_graph``; return each extracted code's parents, in a topological order.
+
+    Raises ``ValueError`` naming the problem for unknown names, edges into
+    input codes, a malformed adjacency matrix, and cycles.
+    """
+    if code_graph is None:
+        return {}
+    names = code_names(n_continuous)
+    if n_continuous == 0:
+        raise ValueError(
+            "code_graph relates the continuous codes, but n_continuous=0; set n_continuous to "
+            "the number of continuous codes, or code_graph=None."
+        )
+    if isinstance(code_graph, str):  # "one-to-one", the only string the constraints allow
+        edges = [(f"c{i}", f"c{i}_hat") for i in range(n_continuous)]
+    else:
+        try:
+            array = np.asarray(code_graph)
+        except ValueError:  # ragged: neither pairs nor a matrix
+            array = np.asarray(code_graph, dtype=object)
+        if array.dtype.kind in "biuf" and array.size:
+            if array.shape != (len(names), len(names)):
+                raise ValueError(
+                    f"An adjacency matrix code_graph must be {len(names)} x {len(names)}, one row "
+                    f"and column per code in the order {names}; got shape {array.shape}."
+                )
+            edges = [(names[i], names[j]) for i, j in zip(*np.nonzero(array), strict=True)]
+        elif array.size == 0 or (array.ndim == 2 and array.shape[1] == 2):
+            edges = [(str(parent), str(child)) for parent, child in array.reshape(-1, 2)]
+        else:
+            raise ValueError(
+                "code_graph must be 'one-to-one', a list of (parent, child) name pairs such as "
+                f"[('c0', 'c0_hat')], or a square adjacency matrix; got {code_graph!r}."
+            )
+    unknown = sorted({name for edge in edges for name in edge} - set(names))
+    if unknown:
+        raise ValueError(
+            f"code_graph names unknown codes {unknown}; with n_continuous={n_continuous} the "
+            f"codes are {names}."
+        )
+    into_inputs = [edge for edge in edges if not edge[1].endswith("_hat")]
+    if into_inputs:
+        raise ValueError(
+            f"code_graph has edges into input codes, {into_inputs[:3]}: the input codes are "
+            "drawn independently from their prior and cannot have parents. Point edges into "
+            "extracted codes (the names ending in '_hat')."
+        )
+    parents = {}
+    for parent, child in edges:
+        if parent not in parents.setdefault(child, []):
+            parents[child].append(parent)
+    # Kahn's algorithm: a child is placed once all its extracted parents are.
+    ordered, pending = {}, dict(parents)
+    while pending:
+        ready = [
+            child
+            for child, child_parents in pending.items()
+            if all(p in ordered or p not in pending for p in child_parents)
+        ]
+        if not ready:
+            raise ValueError(
+                f"code_graph has a cycle, {_find_cycle(pending)}; a Bayesian network needs a "
+                "directed acyclic graph, so remove an edge of the cycle."
+            )
+        for child in ready:
+            ordered[child] = tuple(pending.pop(child))
+    return ordered
+
+
+def _find_cycle(pending):
+    """A cycle among ``pending`` children, each of which has a parent in ``pending``."""
+    path, node = [], next(iter(pending))
+    while node not in path:
+        path.append(node)
+        node = next(p for p in pending[node] if p in pending)
+    cycle = path[path.index(node) :]
+    # path runs child -> parent; show it in the direction of the edges.
+    return " -> ".join([*reversed(cycle), cycle[-1]])
 
 
 class InfoGANClustering(BaseLatentClustering):
@@ -78,6 +166,20 @@ class InfoGANClustering(BaseLatentClustering):
         J of G with respect to the continuous latent coordinates (in units of
         their prior standard deviation), against mode collapse; the
         official code uses 0.01.  0 turns it off.
+    code_graph : "one-to-one", list of (str, str) or array-like, default=None
+        Structured codes (Beyazit et al., IJCAI 2020): which codes depend on
+        which, as a directed acyclic graph over the named codes.  The input
+        codes are ``"category"`` and ``"c0"`` ... ``"c{n_continuous-1}"``;
+        the codes Q extracts from generated rows are ``"c0_hat"`` ...
+        Give the graph as ``(parent, child)`` edges, as an adjacency matrix
+        over the names in that order (input codes, then extracted codes;
+        entry ``[i, j]`` nonzero for an edge from name i to name j), or as
+        ``"one-to-one"`` for the edges ``ci -> ci_hat``.  Only extracted codes
+        have parents (the input codes are drawn independently).  None gives
+        plain InfoGAN.  See Notes.
+    code_graph_weight : float, default=1.0
+        Weight of the graph's negative log-likelihood in G's loss (with
+        ``code_graph``).
     label_weight : float, default=0.0
         Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
         ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
@@ -145,8 +247,12 @@ class InfoGANClustering(BaseLatentClustering):
         One record per epoch: ``epoch``, ``seconds``, ``critic``,
         ``adversarial``, ``categorical_information`` (the categorical part of
         ``L_I`` in nats, which approaches ``H(c) = log(n_clusters)`` as Q
-        recovers the code), ``continuous_nll``, the recipe terms, and
-        ``validation_score`` with early stopping.
+        recovers the code), ``continuous_nll``, ``code_graph_nll`` with a
+        ``code_graph``, the recipe terms, and ``validation_score`` with early
+        stopping.
+    code_graph_ : dict of str to tuple of str
+        The validated ``code_graph``: the parents of each extracted code that
+        has any, in a topological order; empty without a graph.
     n_iter_ : int
         Number of epochs run.
     device_ : torch.device
@@ -167,6 +273,25 @@ class InfoGANClustering(BaseLatentClustering):
     posterior then the means of the continuous codes; ``inverse_transform``
     feeds such codes to G with the incompressible noise at its mean, 0.  :meth:`generate` makes
     rows for chosen codes, so a user can see what each code controls.
+
+    **Structured codes.**  With a ``code_graph``, each train step treats the
+    batch's input codes and the codes Q extracts from the generated rows (the
+    means of Q's continuous heads) as a Bayesian network over the graph.  Its
+    local conditionals are linear-Gaussian -- a one-hot block for the
+    categorical parent -- fitted by maximum likelihood on the batch, on
+    standardised codes; their negative log-likelihood, weighted by
+    ``code_graph_weight``, joins G's loss (the paper's regulariser; the
+    linear-Gaussian family is this library's choice).  Standardising keeps a
+    code from lowering the loss by shrinking its scale, and makes a child's
+    term, up to a constant, minus the Gaussian mutual information with its
+    parents.  So ``"one-to-one"`` rewards each extracted code for following
+    its own input code, linearly and *alone*: a dependence on any other code
+    is unexplained variance.  An added edge, e.g.
+    ``[*one_to_one, ("c0", "c2_hat")]``, lets ``c2_hat`` depend on ``c0`` as
+    well: an entanglement the user declares informative, such as a height
+    that depends on a width.  ``benchmarks/structured_codes.py`` measures
+    both graphs on :func:`sklearn_latent.datasets.make_shapes`.
+
     ``score_samples`` is minus the entropy of Q's categorical posterior (how
     decidedly a row belongs to one cluster); ``score`` is the mutual
     information estimate ``H(mean_i p_i) - mean_i H(p_i)`` over ``X``, in
@@ -197,6 +322,8 @@ class InfoGANClustering(BaseLatentClustering):
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "manifold_weight": [Interval(Real, 0, None, closed="left")],
         "orthonormality_weight": [Interval(Real, 0, None, closed="left")],
+        "code_graph": [None, StrOptions({"one-to-one"}), "array-like"],
+        "code_graph_weight": [Interval(Real, 0, None, closed="left")],
         "generator_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "beta1": [Interval(Real, 0, 1, closed="left")],
         "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
@@ -216,6 +343,8 @@ class InfoGANClustering(BaseLatentClustering):
         balance_weight=20.0,
         manifold_weight=0.0,
         orthonormality_weight=0.0,
+        code_graph=None,
+        code_graph_weight=1.0,
         label_weight=0.0,
         n_neighbors=10,
         hidden_units=None,
@@ -246,6 +375,8 @@ class InfoGANClustering(BaseLatentClustering):
         self.balance_weight = balance_weight
         self.manifold_weight = manifold_weight
         self.orthonormality_weight = orthonormality_weight
+        self.code_graph = code_graph
+        self.code_graph_weight = code_graph_weight
         self.label_weight = label_weight
         self.n_neighbors = n_neighbors
         self.hidden_units = hidden_units
@@ -267,6 +398,7 @@ class InfoGANClustering(BaseLatentClustering):
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
+        self.code_graph_ = code_graph_parents(self.code_graph, self.n_continuous)
         hidden = self._hidden_units(n_features)
         output_activation = self._generator_activation(unit_interval)
         n_codes = self.latent_dim + self.n_clusters + self.n_continuous
@@ -386,6 +518,12 @@ class InfoGANClustering(BaseLatentClustering):
                 )
                 total = total + self.orthonormality_weight * orthonormality
                 losses["tangent_orthonormality"] = orthonormality.detach()
+            if self.code_graph_ and self.code_graph_weight > 0:
+                graph_nll = linear_gaussian_network_nll(
+                    self._code_nodes(categories, continuous, fake_out), self.code_graph_
+                )
+                total = total + self.code_graph_weight * graph_nll
+                losses["code_graph_nll"] = graph_nll.detach()
         optimizers.generator.zero_grad(set_to_none=True)
         total.backward()
         optimizers.generator.step()
@@ -402,6 +540,15 @@ class InfoGANClustering(BaseLatentClustering):
 
     def _critic(self, x):
         return self.discriminator_(x)["score"].squeeze(1)
+
+    def _code_nodes(self, categories, continuous, outputs):
+        """The nodes of the code graph: input codes, and the codes Q extracts from fakes."""
+        extracted = outputs["continuous_mean"]
+        nodes = {"category": F.one_hot(categories, self.n_clusters).float()}
+        for i in range(self.n_continuous):
+            nodes[f"c{i}"] = continuous[:, i : i + 1]
+            nodes[f"c{i}_hat"] = extracted[:, i : i + 1]
+        return nodes
 
     # ------------------------------------------------------------ inference
     def _cluster_proba(self, X):

@@ -131,3 +131,79 @@ def tangent_orthonormality(generator, latent, scale, random, step=0.1):
     ).chunk(3)
     ju, jv = (along_u - here) / step, (along_v - here) / step
     return ((ju * jv).sum(dim=1) - (u * v).sum(dim=1)).pow(2).mean()
+
+
+# Structured codes (Beyazit, Tuncel, Yuan, Tzeng, Wu, "Learning Interpretable
+# Representations with Informative Entanglements", IJCAI 2020): the input codes
+# and the codes Q extracts from generated rows form a Bayesian network over a
+# user-given DAG; its local conditionals are fitted by maximum likelihood on
+# each batch and the network's negative log-likelihood joins G's loss.
+
+
+def linear_gaussian_network_nll(nodes, parents, min_residual_variance=1e-2):
+    """Negative log-likelihood per row of a linear-Gaussian Bayesian network fitted to the batch.
+
+    Each child ``x`` is modelled as ``N(w . [1, parents], s^2)`` with ``w``
+    and ``s^2`` the batch's maximum-likelihood (least-squares) estimates; a
+    parent may be a one-hot block (a categorical code), which makes the
+    network conditional linear-Gaussian.  At the maximum-likelihood
+    parameters a child's term is ``log(2 pi e s^2) / 2``.
+
+    Every continuous node is first standardised over the batch, so
+    ``s^2 = 1 - R^2`` and a child's term is, up to a constant, minus the
+    Gaussian mutual information between the child and its parents
+    (Koller and Friedman, "Probabilistic Graphical Models", 2009, sec. 18.3.1:
+    the likelihood score is ``sum_i I(X_i; Pa_i) - sum_i H(X_i)``).  A code can
+    therefore not lower the score by shrinking its scale.  ``s^2`` is floored
+    at ``min_residual_variance`` so that a perfect fit cannot drive the loss
+    to minus infinity.  Terms that cannot change -- nodes without parents,
+    which are standard after standardisation -- are left out.
+
+    Parameters
+    ----------
+    nodes : dict of str to tensor of shape (batch_size, width)
+        Values of each node: width 1 for a continuous node, the number of
+        categories for a one-hot categorical node (parents only).
+    parents : dict of str to sequence of str
+        Parents of each child node; every child must be continuous.
+    min_residual_variance : float, default=1e-2
+        Floor of a standardised child's residual variance.
+
+    Returns
+    -------
+    nll : tensor
+        Sum over the children of their mean negative log-likelihood per row.
+    """
+    device_type = next(iter(nodes.values())).device.type
+    with torch.autocast(device_type, enabled=False):  # the solve needs float32
+        return _linear_gaussian_network_nll(
+            {name: value.float() for name, value in nodes.items()}, parents, min_residual_variance
+        )
+
+
+def _linear_gaussian_network_nll(nodes, parents, min_residual_variance):
+    standardized = {
+        name: value
+        if value.shape[1] > 1
+        # The 1e-6 keeps a (near-)constant code from blowing up the gradient.
+        else (value - value.mean(dim=0)) / (value.var(dim=0, unbiased=False) + 1e-6).sqrt()
+        for name, value in nodes.items()
+    }
+    nll = next(iter(nodes.values())).new_zeros(())
+    for child, child_parents in parents.items():
+        target = standardized[child]
+        blocks = [torch.ones_like(target)]
+        for parent in child_parents:
+            value = standardized[parent]
+            # Drop one category of a one-hot block: with the intercept it would be collinear.
+            blocks.append(value[:, 1:] if value.shape[1] > 1 else value)
+        design = torch.cat(blocks, dim=1)
+        # Least squares by the normal equations; the small ridge keeps them
+        # solvable when a batch misses a category or two parents coincide.
+        gram = design.T @ design
+        ridge = 1e-4 * design.shape[0] * torch.eye(gram.shape[0], device=gram.device)
+        weights = torch.linalg.solve(gram + ridge, design.T @ target)
+        residual_variance = (target - design @ weights).pow(2).mean()
+        variance = residual_variance.clamp_min(min_residual_variance)
+        nll = nll + 0.5 * (torch.log(2 * math.pi * variance) + residual_variance / variance)
+    return nll
