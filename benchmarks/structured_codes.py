@@ -64,13 +64,14 @@ def evaluate(model, X, factors):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--n-samples", type=int, default=6000)
-    parser.add_argument("--max-iter", type=int, default=50)
+    parser.add_argument("--n-samples", type=int, default=5000)
+    parser.add_argument("--image-size", type=int, default=16)
+    parser.add_argument("--max-iter", type=int, default=30)
     parser.add_argument("--code-graph-weight", type=float, help="default: the model's default")
     parser.add_argument("--graphs", nargs="+", choices=list(GRAPHS), default=list(GRAPHS))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    X, factors = make_shapes(args.n_samples, random_state=0)
+    X, factors = make_shapes(args.n_samples, image_size=args.image_size, random_state=0)
     extra = {} if args.code_graph_weight is None else {"code_graph_weight": args.code_graph_weight}
     metric_names = None
     for name in args.graphs:
