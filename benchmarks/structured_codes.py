@@ -66,7 +66,7 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n-samples", type=int, default=5000)
     parser.add_argument("--image-size", type=int, default=16)
-    parser.add_argument("--max-iter", type=int, default=30)
+    parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--code-graph-weight", type=float, help="default: the model's default")
     parser.add_argument("--graphs", nargs="+", choices=list(GRAPHS), default=list(GRAPHS))
     args = parser.parse_args(argv)
