@@ -15,9 +15,15 @@ first, as height depends on width).  On the training images the table reports:
 - ``I(height; code) / H(height)`` for the best continuous code and for
   ``c2_hat``.
 
+``--graph-trains-q`` runs an experiment that is not a library option: the graph's
+likelihood replaces InfoGAN's continuous ``L_I`` for every code with parents and
+trains Q as well as G (see ``GraphInsteadOfInformation``).
+
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/structured_codes.py
+    OMP_NUM_THREADS=1 python benchmarks/structured_codes.py --graph-trains-q --graphs one-to-one \
+        "one-to-one + c0 -> c2_hat"
     OMP_NUM_THREADS=1 python benchmarks/structured_codes.py --seeds 0 --max-iter 5   # a smoke run
 """
 
@@ -28,6 +34,7 @@ import numpy as np
 import torch
 
 from sklearn_latent import InfoGANClustering
+from sklearn_latent._losses import linear_gaussian_network_nll
 from sklearn_latent.datasets import SHAPES_FACTOR_NAMES, make_shapes
 from sklearn_latent.metrics import (
     cluster_accuracy,
@@ -41,6 +48,29 @@ GRAPHS = {
     "one-to-one": "one-to-one",
     "one-to-one + c0 -> c2_hat": [*ONE_TO_ONE, ("c0", "c2_hat")],
 }
+
+
+class GraphInsteadOfInformation(InfoGANClustering):
+    """Experiment: the graph's likelihood, not ``L_I``, defines the codes that have parents.
+
+    InfoGAN's ``L_I`` trains Q to return each input code's posterior mean, which
+    pins ``c2_hat`` to ``c2`` whatever the graph allows.  Here the continuous
+    ``L_I`` is kept only for codes without parents; the graph's negative
+    log-likelihood takes its place (same weight) in both Q's and G's updates.
+    Run with ``code_graph_weight=0`` so that the library's G-only term is off.
+    """
+
+    def _information_loss(self, outputs, categories, continuous):
+        categorical, _ = super()._information_loss(outputs, categories, continuous)
+        children = {f"c{i}_hat" for i in range(self.n_continuous)} & set(self.code_graph_)
+        free = [i for i in range(self.n_continuous) if f"c{i}_hat" not in children]
+        log_std = outputs["continuous_log_std"].clamp(-5, 5)[:, free]
+        z = (continuous[:, free] - outputs["continuous_mean"][:, free]) / log_std.exp()
+        continuous_nll = (0.5 * z**2 + log_std).sum(dim=1).mean()
+        graph_nll = linear_gaussian_network_nll(
+            self._code_nodes(categories, continuous, outputs), self.code_graph_
+        )
+        return categorical, continuous_nll + graph_nll / self.continuous_weight
 
 
 def evaluate(model, X, factors):
@@ -69,15 +99,19 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--code-graph-weight", type=float, help="default: the model's default")
     parser.add_argument("--graphs", nargs="+", choices=list(GRAPHS), default=list(GRAPHS))
+    parser.add_argument("--graph-trains-q", action="store_true", help="the experiment above")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     X, factors = make_shapes(args.n_samples, image_size=args.image_size, random_state=0)
     extra = {} if args.code_graph_weight is None else {"code_graph_weight": args.code_graph_weight}
+    estimator = InfoGANClustering
+    if args.graph_trains_q:
+        estimator, extra = GraphInsteadOfInformation, {"code_graph_weight": 0.0}
     metric_names = None
     for name in args.graphs:
         runs, seconds = [], []
         for seed in args.seeds:
-            model = InfoGANClustering(
+            model = estimator(
                 n_clusters=3,
                 n_continuous=3,
                 code_graph=GRAPHS[name],
