@@ -199,10 +199,11 @@ def _linear_gaussian_network_nll(nodes, parents, min_residual_variance):
             blocks.append(value[:, 1:] if value.shape[1] > 1 else value)
         design = torch.cat(blocks, dim=1)
         # Least squares by the normal equations; the small ridge keeps them
-        # solvable when a batch misses a category or two parents coincide.
+        # positive definite when a batch misses a category or two parents
+        # coincide, so solve_ex can skip solve's error check, a host sync on GPUs.
         gram = design.T @ design
         ridge = 1e-4 * design.shape[0] * torch.eye(gram.shape[0], device=gram.device)
-        weights = torch.linalg.solve(gram + ridge, design.T @ target)
+        weights = torch.linalg.solve_ex(gram + ridge, design.T @ target)[0]
         residual_variance = (target - design @ weights).pow(2).mean()
         variance = residual_variance.clamp_min(min_residual_variance)
         nll = nll + 0.5 * (torch.log(2 * math.pi * variance) + residual_variance / variance)

@@ -138,10 +138,31 @@ def test_graph_term_lowers_what_it_penalises(blobs):
     assert _graph_nll(one_to_one, parents) < _graph_nll(plain, parents) - 0.1
 
 
-def test_graph_term_runs_under_bfloat16_autocast(blobs):
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+def test_graph_term_runs_under_bfloat16_autocast(blobs, device):
     X, _ = blobs
-    model = structured(code_graph="one-to-one", precision="bfloat16", max_iter=2).fit(X)
-    assert np.isfinite(model.history_[-1]["code_graph_nll"])
+    model = structured(code_graph="one-to-one", precision="bfloat16", max_iter=2, device=device)
+    assert np.isfinite(model.fit(X).history_[-1]["code_graph_nll"])
+
+
+@needs_cuda
+def test_graph_term_never_waits_for_the_gpu(blobs):
+    X, _ = blobs
+    model = structured(code_graph=[*ONE_TO_ONE, ("category", "c1_hat")], max_iter=2, device="cuda")
+    train_step = model._train_step
+
+    def checked(*args):
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            return train_step(*args)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+
+    model._train_step = checked
+    assert "code_graph_nll" in model.fit(X).history_[-1]
 
 
 # ------------------------------------------------------------ shapes set
