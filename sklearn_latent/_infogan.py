@@ -179,7 +179,9 @@ class InfoGANClustering(BaseLatentClustering):
         plain InfoGAN.  See Notes.
     code_graph_weight : float, default=1.0
         Weight of the graph's negative log-likelihood in G's loss (with
-        ``code_graph``).
+        ``code_graph``).  The term competes with the categorical code for
+        G's updates; in our runs on digits it slowed the clustering, so use
+        a graph when the continuous codes are what you are after.
     label_weight : float, default=0.0
         Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
         ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
