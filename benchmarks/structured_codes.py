@@ -61,12 +61,16 @@ class GraphInsteadOfInformation(InfoGANClustering):
     """
 
     def _information_loss(self, outputs, categories, continuous):
-        categorical, _ = super()._information_loss(outputs, categories, continuous)
-        children = {f"c{i}_hat" for i in range(self.n_continuous)} & set(self.code_graph_)
-        free = [i for i in range(self.n_continuous) if f"c{i}_hat" not in children]
-        log_std = outputs["continuous_log_std"].clamp(-5, 5)[:, free]
-        z = (continuous[:, free] - outputs["continuous_mean"][:, free]) / log_std.exp()
-        continuous_nll = (0.5 * z**2 + log_std).sum(dim=1).mean()
+        # InfoGAN's L_I, restricted to the codes without parents in the graph.
+        free = [i for i in range(self.n_continuous) if f"c{i}_hat" not in self.code_graph_]
+        restricted = {
+            **outputs,
+            "continuous_mean": outputs["continuous_mean"][:, free],
+            "continuous_log_std": outputs["continuous_log_std"][:, free],
+        }
+        categorical, continuous_nll = super()._information_loss(
+            restricted, categories, continuous[:, free]
+        )
         graph_nll = linear_gaussian_network_nll(
             self._code_nodes(categories, continuous, outputs), self.code_graph_
         )

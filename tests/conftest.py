@@ -38,6 +38,21 @@ FAST_PARAMS = {
 }
 
 
+def fail_on_gpu_sync(model):
+    """Make every train step of ``model`` raise if it waits for the GPU (CUDA sync-debug mode)."""
+    train_step = model._train_step
+
+    def checked(*args):
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            return train_step(*args)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+
+    model._train_step = checked
+    return model
+
+
 def fast(estimator_class, **params):
     """A small, quick instance of ``estimator_class`` with ``params`` on top."""
     return estimator_class(**{**FAST_PARAMS[estimator_class], **params})

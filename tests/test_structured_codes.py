@@ -9,7 +9,7 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from conftest import fast
+from conftest import fail_on_gpu_sync, fast
 from sklearn_latent import InfoGANClustering
 from sklearn_latent._base import TrainingRandomness
 from sklearn_latent._losses import linear_gaussian_network_nll
@@ -152,17 +152,7 @@ def test_graph_term_runs_under_bfloat16_autocast(blobs, device):
 def test_graph_term_never_waits_for_the_gpu(blobs):
     X, _ = blobs
     model = structured(code_graph=[*ONE_TO_ONE, ("category", "c1_hat")], max_iter=2, device="cuda")
-    train_step = model._train_step
-
-    def checked(*args):
-        torch.cuda.set_sync_debug_mode("error")
-        try:
-            return train_step(*args)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-
-    model._train_step = checked
-    assert "code_graph_nll" in model.fit(X).history_[-1]
+    assert "code_graph_nll" in fail_on_gpu_sync(model).fit(X).history_[-1]
 
 
 # ------------------------------------------------------------ shapes set

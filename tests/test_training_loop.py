@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from conftest import fast
+from conftest import fail_on_gpu_sync, fast
 from sklearn_latent import FitInterruptedWarning, TrainingDivergedError
 from sklearn_latent import _data as data_module
 from sklearn_latent._base import TrainingRandomness
@@ -197,17 +197,7 @@ def test_cuda_training_steps_never_wait_for_the_gpu(estimator_class, blobs):
     """No host synchronisation inside a step: the loop syncs once per epoch."""
     X, _ = blobs
     model = fast(estimator_class, n_clusters=3, max_iter=2, device="cuda", random_state=0)
-    train_step = model._train_step
-
-    def checked(*args):
-        torch.cuda.set_sync_debug_mode("error")
-        try:
-            return train_step(*args)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-
-    model._train_step = checked
-    model.fit(X)
+    fail_on_gpu_sync(model).fit(X)
     assert model.n_iter_ == 2
 
 
