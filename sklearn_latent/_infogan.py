@@ -178,10 +178,10 @@ class InfoGANClustering(BaseLatentClustering):
         have parents (the input codes are drawn independently).  None gives
         plain InfoGAN.  See Notes.
     code_graph_weight : float, default=1.0
-        Weight of the graph's negative log-likelihood in G's loss (with
-        ``code_graph``).  The term competes with the categorical code for
-        G's updates; in our runs on digits it slowed the clustering, so use
-        a graph when the continuous codes are what you are after.
+        Weight of the graph's negative log-likelihood in G's and Q's losses
+        (with ``code_graph``); 0 turns the graph off.  The term competes with
+        the categorical code; in our runs on digits it slowed the clustering,
+        so use a graph when the continuous codes are what you are after.
     label_weight : float, default=0.0
         Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
         ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
@@ -255,6 +255,11 @@ class InfoGANClustering(BaseLatentClustering):
     code_graph_ : dict of str to tuple of str
         The validated ``code_graph``: the parents of each extracted code that
         has any, in a topological order; empty without a graph.
+    entangled_codes_ : list of str
+        The extracted codes with a parent other than their own input code
+        (``c2_hat`` under an edge ``c0 -> c2_hat``): the graph, not ``L_I``,
+        defines them, so their ``transform`` column is not an estimate of
+        the input code (see Notes).
     n_iter_ : int
         Number of epochs run.
     device_ : torch.device
@@ -282,17 +287,26 @@ class InfoGANClustering(BaseLatentClustering):
     local conditionals are linear-Gaussian -- a one-hot block for the
     categorical parent -- fitted by maximum likelihood on the batch, on
     standardised codes; their negative log-likelihood, weighted by
-    ``code_graph_weight``, joins G's loss (the paper's regulariser; the
-    linear-Gaussian family is this library's choice).  Standardising keeps a
-    code from lowering the loss by shrinking its scale, and makes a child's
-    term, up to a constant, minus the Gaussian mutual information with its
-    parents.  So ``"one-to-one"`` rewards each extracted code for following
-    its own input code, linearly and *alone*: a dependence on any other code
-    is unexplained variance.  An added edge, e.g.
-    ``[*one_to_one, ("c0", "c2_hat")]``, lets ``c2_hat`` depend on ``c0`` as
-    well: an entanglement the user declares informative, such as a height
-    that depends on a width.  ``benchmarks/structured_codes.py`` measures
-    both graphs on :func:`sklearn_latent.datasets.make_shapes`.
+    ``code_graph_weight``, joins the loss that G and Q minimise, as ``L_I``
+    does (the paper's regulariser; the linear-Gaussian family is this
+    library's choice).  Standardising keeps a code from lowering the loss by
+    shrinking its scale, and makes a child's term, up to a constant, minus the
+    Gaussian mutual information with its parents.  So ``"one-to-one"``
+    rewards each extracted code for following its own input code, linearly
+    and *alone*: a dependence on any other code is unexplained variance.
+
+    An added edge, e.g. ``[*one_to_one, ("c0", "c2_hat")]``, lets ``c2_hat``
+    depend on ``c0`` as well: an entanglement the user declares informative,
+    such as a height that depends on a width.  Such a code is *entangled*
+    (``entangled_codes_``): ``L_I`` no longer asks Q to return
+    ``E[c2 | x]`` for it, which would rule any mix out; instead ``c2`` must be
+    readable, linearly, from all the extracted codes together, so G keeps
+    using it.  A likelihood can only forbid dependences, never demand one:
+    the edge allows ``c2_hat`` to mix ``c0`` in, and the data decide how
+    much.  An entangled code has no fixed scale or sign, so its
+    ``transform`` column does not round-trip through ``inverse_transform``.
+    ``benchmarks/structured_codes.py`` measures both graphs on
+    :func:`sklearn_latent.datasets.make_shapes`.
 
     ``score_samples`` is minus the entropy of Q's categorical posterior (how
     decidedly a row belongs to one cluster); ``score`` is the mutual
@@ -401,6 +415,11 @@ class InfoGANClustering(BaseLatentClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         self.code_graph_ = code_graph_parents(self.code_graph, self.n_continuous)
+        self.entangled_codes_ = [
+            child
+            for child, parents in self.code_graph_.items()
+            if self.code_graph_weight > 0 and tuple(parents) != (child.removesuffix("_hat"),)
+        ]
         hidden = self._hidden_units(n_features)
         output_activation = self._generator_activation(unit_interval)
         n_codes = self.latent_dim + self.n_clusters + self.n_continuous
@@ -445,13 +464,27 @@ class InfoGANClustering(BaseLatentClustering):
         return scale.to(device)
 
     def _information_loss(self, outputs, categories, continuous):
-        """-L_I's two parts: cross-entropy of c and Gaussian NLL of the continuous codes."""
+        """-L_I's two parts: cross-entropy of c and the continuous codes' negative log-likelihood.
+
+        An InfoGAN code is read by Q's Gaussian head (paper, sec. 5).  A code
+        the ``code_graph`` entangles is not: its extracted value may mix in its
+        other parents, so its input code is instead read linearly from all the
+        extracted codes, a linear-Gaussian bound on ``I(c_i; G(z, c))`` that
+        keeps G using the code without pinning ``ci_hat`` to ``E[c_i | x]``.
+        """
         categorical = F.cross_entropy(outputs["categorical"], categories)
-        if not self.n_continuous:
-            return categorical, categorical.new_zeros(())
-        log_std = outputs["continuous_log_std"].clamp(-5, 5)
-        z = (continuous - outputs["continuous_mean"]) / log_std.exp()
-        nll = (0.5 * z**2 + log_std + 0.5 * math.log(2 * math.pi)).sum(dim=1).mean()
+        nll = categorical.new_zeros(())
+        kept = [i for i in range(self.n_continuous) if f"c{i}_hat" not in self.entangled_codes_]
+        if kept:
+            mean = outputs["continuous_mean"][:, kept]
+            log_std = outputs["continuous_log_std"][:, kept].clamp(-5, 5)
+            z = (continuous[:, kept] - mean) / log_std.exp()
+            nll = (0.5 * z**2 + log_std + 0.5 * math.log(2 * math.pi)).sum(dim=1).mean()
+        if self.entangled_codes_:
+            extracted = tuple(f"c{i}_hat" for i in range(self.n_continuous))
+            read_back = {code.removesuffix("_hat"): extracted for code in self.entangled_codes_}
+            nodes = self._code_nodes(categories, continuous, outputs)
+            nll = nll + linear_gaussian_network_nll(nodes, read_back)
         return categorical, nll
 
     def _train_step(self, batch, optimizers, random):
@@ -490,6 +523,13 @@ class InfoGANClustering(BaseLatentClustering):
                 + regularizer
                 + label_loss
             )
+            if self.entangled_codes_:
+                # Q's heads for InfoGAN codes stay L_I's (a sign-free graph term
+                # could lock one at -c_i); the graph defines the entangled ones.
+                graph_nll = self._code_graph_nll(
+                    categories, continuous, fake_out, children=self.entangled_codes_
+                )
+                discriminator_loss = discriminator_loss + self.code_graph_weight * graph_nll
             if self.manifold_weight > 0:
                 # Q's posterior should change slowly along the manifold G charts.
                 smoothness = posterior_tangent_smoothness(
@@ -520,10 +560,8 @@ class InfoGANClustering(BaseLatentClustering):
                 )
                 total = total + self.orthonormality_weight * orthonormality
                 losses["tangent_orthonormality"] = orthonormality.detach()
-            if self.code_graph_ and self.code_graph_weight > 0:
-                graph_nll = linear_gaussian_network_nll(
-                    self._code_nodes(categories, continuous, fake_out), self.code_graph_
-                )
+            graph_nll = self._code_graph_nll(categories, continuous, fake_out)
+            if graph_nll is not None:
                 total = total + self.code_graph_weight * graph_nll
                 losses["code_graph_nll"] = graph_nll.detach()
         optimizers.generator.zero_grad(set_to_none=True)
@@ -542,6 +580,20 @@ class InfoGANClustering(BaseLatentClustering):
 
     def _critic(self, x):
         return self.discriminator_(x)["score"].squeeze(1)
+
+    def _code_graph_nll(self, categories, continuous, outputs, children=None):
+        """The code graph's negative log-likelihood on fakes; None when there is no graph term.
+
+        ``children`` restricts it to the terms of those extracted codes.
+        """
+        if not self.code_graph_ or self.code_graph_weight == 0:
+            return None
+        parents = self.code_graph_
+        if children is not None:
+            parents = {child: parents[child] for child in children}
+        return linear_gaussian_network_nll(
+            self._code_nodes(categories, continuous, outputs), parents
+        )
 
     def _code_nodes(self, categories, continuous, outputs):
         """The nodes of the code graph: input codes, and the codes Q extracts from fakes."""

@@ -66,6 +66,24 @@ def test_graph_forms_agree_and_are_stored_as_parents(blobs):
     assert list(chained.code_graph_) == ["c1_hat", "c0_hat"]
 
 
+@pytest.mark.parametrize(
+    ("code_graph", "code_graph_weight", "entangled"),
+    [
+        (None, 1.0, []),
+        ("one-to-one", 1.0, []),
+        ([*ONE_TO_ONE, ("c0", "c1_hat")], 1.0, ["c1_hat"]),
+        ([("category", "c0_hat"), ("c0_hat", "c1_hat")], 1.0, ["c0_hat", "c1_hat"]),
+        ([*ONE_TO_ONE, ("c0", "c1_hat")], 0.0, []),
+    ],
+)
+def test_entangled_codes_have_a_parent_besides_their_input(
+    blobs, code_graph, code_graph_weight, entangled
+):
+    X, _ = blobs
+    model = structured(code_graph=code_graph, code_graph_weight=code_graph_weight, max_iter=1)
+    assert model.fit(X).entangled_codes_ == entangled
+
+
 def test_no_graph_is_plain_infogan(blobs):
     X, _ = blobs
     plain = structured(max_iter=2).fit(X)
@@ -138,13 +156,40 @@ def test_graph_term_lowers_what_it_penalises(blobs):
     assert _graph_nll(one_to_one, parents) < _graph_nll(plain, parents) - 0.1
 
 
+def _generated_code_correlations(model, n_rows=1000):
+    """corr(ci_hat, cj) on generated rows, and R^2 of c1 read linearly from all extracted codes."""
+    rng = np.random.default_rng(0)
+    continuous = rng.uniform(-1, 1, (n_rows, model.n_continuous))
+    generated = model.generate(rng.integers(model.n_clusters, size=n_rows), continuous)
+    extracted = model.transform(generated)[:, model.n_clusters :]
+    correlation = np.corrcoef(extracted.T, continuous.T)[: model.n_continuous, model.n_continuous :]
+    design = np.column_stack([np.ones(n_rows), extracted])
+    residual = continuous[:, 1] - design @ np.linalg.lstsq(design, continuous[:, 1], rcond=None)[0]
+    return correlation, 1 - residual.var() / continuous[:, 1].var()
+
+
+def test_an_edge_frees_the_extracted_code_to_mix_its_parents(blobs):
+    X, _ = blobs
+    plain, _ = _generated_code_correlations(structured().fit(X))
+    one_to_one, _ = _generated_code_correlations(structured(code_graph="one-to-one").fit(X))
+    entangled = structured(code_graph=[*ONE_TO_ONE, ("c0", "c1_hat")]).fit(X)
+    mixed, c1_read_back = _generated_code_correlations(entangled)
+    # One-to-one codes stay L_I's estimates of their input codes, sign included.
+    assert one_to_one[0, 0] > 0.9 and one_to_one[1, 1] > 0.9
+    # Plain InfoGAN pins c1_hat to E[c1 | x], which ignores c0; the edge lets it mix c0 in ...
+    assert abs(plain[1, 0]) < 0.3 and abs(mixed[1, 0]) > 0.5
+    # ... while G keeps c1 readable from the extracted codes.
+    assert c1_read_back > 0.5
+
+
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
+@pytest.mark.parametrize("code_graph", ["one-to-one", [*ONE_TO_ONE, ("c0", "c1_hat")]])
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
-def test_graph_term_runs_under_bfloat16_autocast(blobs, device):
+def test_graph_term_runs_under_bfloat16_autocast(blobs, device, code_graph):
     X, _ = blobs
-    model = structured(code_graph="one-to-one", precision="bfloat16", max_iter=2, device=device)
+    model = structured(code_graph=code_graph, precision="bfloat16", max_iter=2, device=device)
     assert np.isfinite(model.fit(X).history_[-1]["code_graph_nll"])
 
 
