@@ -178,8 +178,9 @@ class InfoGANClustering(BaseLatentClustering):
         have parents (the input codes are drawn independently).  None gives
         plain InfoGAN.  See Notes.
     code_graph_weight : float, default=1.0
-        Weight of the graph's negative log-likelihood in G's and Q's losses
-        (with ``code_graph``); 0 turns the graph off.  The term competes with
+        Weight of the graph's negative log-likelihood in G's loss, and in
+        Q's for entangled codes (with ``code_graph``; see Notes); 0 turns the
+        graph off.  The term competes with
         the categorical code; in our runs on digits it slowed the clustering,
         so use a graph when the continuous codes are what you are after.
     label_weight : float, default=0.0
@@ -287,24 +288,26 @@ class InfoGANClustering(BaseLatentClustering):
     local conditionals are linear-Gaussian -- a one-hot block for the
     categorical parent -- fitted by maximum likelihood on the batch, on
     standardised codes; their negative log-likelihood, weighted by
-    ``code_graph_weight``, joins the loss that G and Q minimise, as ``L_I``
-    does (the paper's regulariser; the linear-Gaussian family is this
-    library's choice).  Standardising keeps a code from lowering the loss by
-    shrinking its scale, and makes a child's term, up to a constant, minus the
-    Gaussian mutual information with its parents.  So ``"one-to-one"``
-    rewards each extracted code for following its own input code, linearly
-    and *alone*: a dependence on any other code is unexplained variance.
+    ``code_graph_weight``, joins G's loss (the paper's regulariser; the
+    linear-Gaussian family is this library's choice).  Standardising keeps a
+    code from lowering the loss by shrinking its scale, and makes a child's
+    term, up to a constant, minus the Gaussian mutual information with its
+    parents.  So ``"one-to-one"`` rewards each extracted code for following
+    its own input code, linearly and *alone*: a dependence on any other code
+    is unexplained variance.
 
     An added edge, e.g. ``[*one_to_one, ("c0", "c2_hat")]``, lets ``c2_hat``
     depend on ``c0`` as well: an entanglement the user declares informative,
     such as a height that depends on a width.  Such a code is *entangled*
     (``entangled_codes_``): ``L_I`` no longer asks Q to return
-    ``E[c2 | x]`` for it, which would rule any mix out; instead ``c2`` must be
-    readable, linearly, from all the extracted codes together, so G keeps
-    using it.  A likelihood can only forbid dependences, never demand one:
-    the edge allows ``c2_hat`` to mix ``c0`` in, and the data decide how
-    much.  An entangled code has no fixed scale or sign, so its
-    ``transform`` column does not round-trip through ``inverse_transform``.
+    ``E[c2 | x]`` for it, which would rule any mix out.  The graph's term
+    trains Q's head for it instead, and ``c2`` must be readable, linearly,
+    from all the extracted codes together, so G keeps using it.  A
+    likelihood can only forbid dependences, never demand one: the edge allows
+    ``c2_hat`` to mix ``c0`` in, and the data decide how much (in our
+    benchmark it often just copies ``c0``).  An entangled code has no fixed
+    scale or sign, so its ``transform`` column does not round-trip through
+    ``inverse_transform``.
     ``benchmarks/structured_codes.py`` measures both graphs on
     :func:`sklearn_latent.datasets.make_shapes`.
 
