@@ -477,11 +477,16 @@ class InfoGANClustering(BaseLatentClustering):
         """
         categorical = F.cross_entropy(outputs["categorical"], categories)
         nll = categorical.new_zeros(())
-        kept = [i for i in range(self.n_continuous) if f"c{i}_hat" not in self.entangled_codes_]
-        if kept:
-            mean = outputs["continuous_mean"][:, kept]
-            log_std = outputs["continuous_log_std"][:, kept].clamp(-5, 5)
-            z = (continuous[:, kept] - mean) / log_std.exp()
+        if not self.n_continuous:
+            return categorical, nll
+        mean, log_std = outputs["continuous_mean"], outputs["continuous_log_std"]
+        target = continuous
+        if self.entangled_codes_:  # plain InfoGAN's step pays for no indexing
+            kept = [i for i in range(self.n_continuous) if f"c{i}_hat" not in self.entangled_codes_]
+            mean, log_std, target = mean[:, kept], log_std[:, kept], continuous[:, kept]
+        if mean.shape[1]:
+            log_std = log_std.clamp(-5, 5)
+            z = (target - mean) / log_std.exp()
             nll = (0.5 * z**2 + log_std + 0.5 * math.log(2 * math.pi)).sum(dim=1).mean()
         if self.entangled_codes_:
             extracted = tuple(f"c{i}_hat" for i in range(self.n_continuous))
