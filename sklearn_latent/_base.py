@@ -47,7 +47,12 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    make_constraint,
+)
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
@@ -61,6 +66,12 @@ from ._data import as_tensor, make_row_source, nearest_neighbors, take_rows
 
 #: Rows per forward pass at inference; bounded so memory stays flat on any input size.
 INFERENCE_BATCH_SIZE = 4096
+#: Largest feature magnitude ``fit`` accepts: the square root of float32's maximum.
+#: Squared errors, Gaussian densities and the first layers' updates of larger
+#: values overflow the float32 networks.
+MAX_ABS_FEATURE = float(np.sqrt(np.finfo(np.float32).max))
+#: Torch device types a model trains on.
+DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
 class TrainingDivergedError(ValueError):
@@ -89,10 +100,20 @@ def resolve_device(device):
             f"device={device!r} is not a device torch knows; use 'auto', 'cpu', "
             "'cuda', 'cuda:N' or 'mps'."
         ) from exc
+    if resolved.type not in DEVICE_TYPES:
+        raise ValueError(
+            f"device={device!r} is not a device the model can compute on; use 'auto', 'cpu', "
+            "'cuda', 'cuda:N' or 'mps'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but this torch build sees no CUDA GPU; "
             "use device='auto' to fall back to the CPU."
+        )
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA "
+            "GPU(s) are visible; use 'cuda' or a smaller index."
         )
     if resolved.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(
@@ -175,6 +196,20 @@ class BaseLatentClustering(
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+    }
+    #: Parameters given as sequences: the constraint every element meets, the
+    #: number of elements (None: any, but at least one), and their description.
+    _sequence_constraints = {
+        "hidden_units": (
+            Interval(Integral, 1, None, closed="left"),
+            None,
+            "a non-empty sequence of positive layer widths, e.g. (256, 256)",
+        ),
+        "image_shape": (
+            Interval(Integral, 1, None, closed="left"),
+            3,
+            "three positive integers (channels, height, width)",
+        ),
     }
 
     # ------------------------------------------------------------------ hooks
@@ -265,9 +300,41 @@ class BaseLatentClustering(
             raise
         return self
 
+    def _validate_params(self):
+        """scikit-learn's parameter validation, made strict where it is lenient.
+
+        Its ``Interval(Integral, ...)`` takes ``True`` for 1, and a ``tuple``
+        constraint says nothing of the elements; and the device is resolved
+        here, so that every parameter fails before any data is read.
+        """
+        super()._validate_params()
+        params = self.get_params(deep=False)
+        for name, constraints in self._parameter_constraints.items():
+            value = params[name]
+            if isinstance(value, (bool, np.bool_)) and not any(
+                constraint in ("boolean", "verbose") for constraint in constraints
+            ):
+                allowed = " or ".join(str(make_constraint(c)) for c in constraints)
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be {allowed}, not "
+                    f"a bool; got {value!r}."
+                )
+        for name, (element, length, description) in self._sequence_constraints.items():
+            value = params[name]
+            if value is None:
+                continue
+            if (len(value) == 0 if length is None else len(value) != length) or not all(
+                element.is_satisfied_by(v) and not isinstance(v, (bool, np.bool_)) for v in value
+            ):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be {description}; "
+                    f"got {value!r}."
+                )
+        resolve_device(self.device)
+
     def _validate_training_data(self, X, warm_start):
         try:
-            return self._validate_X(X, reset=not warm_start, ensure_min_samples=2)
+            X = self._validate_X(X, reset=not warm_start, ensure_min_samples=2)
         except ValueError as exc:
             if warm_start and "features" in str(exc):
                 raise ValueError(
@@ -275,6 +342,14 @@ class BaseLatentClustering(
                     "same columns; set warm_start=False to train a new model on these."
                 ) from exc
             raise
+        largest = float(max(X.max(), -X.min()))
+        if largest > MAX_ABS_FEATURE:
+            raise ValueError(
+                f"X holds values up to {largest:.3g} in absolute value, beyond the "
+                f"{MAX_ABS_FEATURE:.3g} the float32 networks can train on (their squares "
+                "overflow). Scale the features, e.g. with sklearn.preprocessing.StandardScaler."
+            )
+        return X
 
     def _validate_labels(self, y, n_samples):
         """Partial labels as int64 with -1 for unlabelled rows, or None if none are used."""
@@ -304,6 +379,18 @@ class BaseLatentClustering(
     def _validate_X(self, X, reset, **check_params):
         """``validate_data`` as float32 (CSR kept sparse), with clear errors for DataFrames."""
         shape = getattr(X, "shape", ())
+        if hasattr(X, "columns") and hasattr(X, "dtypes"):
+            temporal = [
+                str(name)
+                for name, dtype in zip(X.columns, X.dtypes, strict=True)
+                if getattr(dtype, "kind", None) in ("m", "M")
+            ]
+            if temporal:
+                raise ValueError(
+                    f"Column(s) {temporal} of X hold dates or durations, which are not features "
+                    "the model can read. Convert them to numbers (e.g. seconds since a reference "
+                    "date, or the month and weekday through a ColumnTransformer) or drop them."
+                )
         if len(shape) == 2 and shape[1] == 0:
             # A DataFrame without columns otherwise fails deep in numpy, unexplained.
             raise ValueError(
@@ -320,6 +407,14 @@ class BaseLatentClustering(
             raise ValueError(
                 "Input X contains missing values (pd.NA). Impute them, e.g. with "
                 "sklearn.impute.SimpleImputer, or drop those rows."
+            ) from exc
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise ValueError(
+                f"{exc}. X must be numeric: encode text and categories as numbers (e.g. "
+                "sklearn.preprocessing.OneHotEncoder in a sklearn.compose.ColumnTransformer) "
+                "or drop those columns."
             ) from exc
 
     def _fit(self, X, labels, warm_start):
@@ -713,21 +808,8 @@ class BaseLatentClustering(
                 f"n_clusters={self.n_clusters} is larger than the number of rows "
                 f"({n_samples}); pass at least n_clusters rows or lower n_clusters."
             )
-        if self.hidden_units is not None and (
-            len(self.hidden_units) == 0
-            or not all(isinstance(w, Integral) and w > 0 for w in self.hidden_units)
-        ):
-            raise ValueError(
-                f"hidden_units must be a non-empty sequence of positive layer widths, e.g. "
-                f"(256, 256); got {self.hidden_units!r}."
-            )
         if self.image_shape is not None:
             shape = tuple(self.image_shape)
-            if len(shape) != 3 or not all(isinstance(s, Integral) and s > 0 for s in shape):
-                raise ValueError(
-                    "image_shape must be three positive integers (channels, height, width), "
-                    f"got {self.image_shape!r}."
-                )
             if np.prod(shape) != n_features:
                 raise ValueError(
                     f"image_shape={shape} holds {int(np.prod(shape))} values per image but X has "

@@ -221,6 +221,10 @@ class ClusterGANClustering(BaseLatentClustering):
         "cluster_assignment": [StrOptions({"encoder", "kmeans"})],
         "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
     }
+    _sequence_constraints = {
+        **BaseLatentClustering._sequence_constraints,
+        "betas": (Interval(Real, 0, 1, closed="left"), 2, "two numbers in [0, 1), e.g. (0.5, 0.9)"),
+    }
 
     def __init__(
         self,
@@ -289,8 +293,6 @@ class ClusterGANClustering(BaseLatentClustering):
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
-        if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
         hidden = self._hidden_units(n_features)
         output_activation = self._generator_activation(unit_interval)
         n_latent = self.latent_dim + self.n_clusters

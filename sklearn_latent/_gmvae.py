@@ -295,6 +295,16 @@ class GMVAEClustering(BaseLatentClustering):
             FeatureLogScale(n_features) if self.likelihood_ == "gaussian" else None
         )
 
+    def _check_data_against_params(self, X):
+        super()._check_data_against_params(X)
+        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                f"likelihood='bernoulli' models values in [0, 1], but X ranges from "
+                f"{float(X.min()):.3g} to {float(X.max()):.3g}. Scale the features into [0, 1] "
+                "(e.g. with sklearn.preprocessing.MinMaxScaler), or use likelihood='gaussian' "
+                "or 'auto'."
+            )
+
     def _make_optimizers(self):
         parameters = [p for module in self._modules() for p in module.parameters()]
         return torch.optim.Adam(parameters, lr=self.learning_rate)
