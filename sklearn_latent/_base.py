@@ -23,7 +23,17 @@ A model subclass supplies its networks and losses through a few hooks
 ``_score_samples(X)``
     the per-row, higher-is-better number behind ``score_samples``/``score``;
 ``_fit_assignment(X)`` (optional)
-    fit whatever turns the trained model into labels, e.g. k-means.
+    fit whatever turns the trained model into labels, e.g. k-means;
+``_cluster_posterior_weights()`` (optional)
+    the weights of the terms that train the network behind
+    ``_cluster_proba``, so that ``fit`` refuses settings that train none.
+
+Only ``fit`` reads the parameters.  It records them first in
+``self._fitted_params`` (a :class:`FittedParams`), and the inference hooks
+read that record, never ``self.<parameter>``: a fitted model answers from
+what it learned, whatever ``set_params`` did since.  Every public inference
+method returns through :meth:`BaseLatentClustering._infer` (or ``_finite``),
+which refuses NaN and infinite outputs with a ``ValueError`` naming the fix.
 
 Threads: under joblib's default (loky) backend and on dask workers, each
 worker process starts with ``OMP_NUM_THREADS`` set to its share of the cores,
@@ -36,6 +46,7 @@ import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -128,6 +139,16 @@ def _available_device(device):
         return resolve_device(device)
     except ValueError:
         return torch.device("cpu")
+
+
+class FittedParams(SimpleNamespace):
+    """The parameters of the last successful ``fit``, as attributes.
+
+    ``fit`` records them before it reads any, and inference reads them here,
+    never the estimator's live parameters: ``set_params`` on a fitted model
+    changes nothing until the next ``fit`` (as ``KMeans.predict`` uses
+    ``cluster_centers_``, whatever ``n_clusters`` says now).
+    """
 
 
 class TrainingRandomness:
@@ -287,6 +308,7 @@ class BaseLatentClustering(
         previous_state = dict(vars(self))
         try:
             self._validate_params()
+            self._fitted_params = FittedParams(**copy.deepcopy(self.get_params(deep=False)))
             warm_start = self.warm_start and hasattr(self, "n_iter_")
             X = self._validate_training_data(X, warm_start)
             labels = self._validate_labels(y, X.shape[0])
@@ -623,9 +645,9 @@ class BaseLatentClustering(
         """
         return self._assign(self._validate_input(X))
 
-    def _assign(self, X):
+    def _assign(self, X, method="predict"):
         """Cluster labels for validated rows: the most probable cluster."""
-        return self._run_batched(self._cluster_proba, X).argmax(axis=1)
+        return self._infer(method, self._cluster_proba, X).argmax(axis=1)
 
     def predict_proba(self, X):
         """Probability of each cluster for each row.
@@ -640,7 +662,7 @@ class BaseLatentClustering(
         proba : ndarray of shape (n_samples, n_clusters)
             Cluster membership probabilities; each row sums to 1.
         """
-        return self._run_batched(self._cluster_proba, self._validate_input(X))
+        return self._infer("predict_proba", self._cluster_proba, self._validate_input(X))
 
     def transform(self, X):
         """Embed rows in the model's latent space.
@@ -655,7 +677,7 @@ class BaseLatentClustering(
         Z : ndarray of shape (n_samples, n_features_out)
             The latent embedding (see the estimator's docstring for its columns).
         """
-        return self._run_batched(self._encode, self._validate_input(X))
+        return self._infer("transform", self._encode, self._validate_input(X))
 
     def inverse_transform(self, X):
         """Map latent embeddings back to data rows through the generator.
@@ -677,7 +699,7 @@ class BaseLatentClustering(
                 f"X has {Z.shape[1]} columns but inverse_transform expects embeddings of "
                 f"width {self._n_features_out}, as returned by transform."
             )
-        return self._run_batched(self._decode, Z)
+        return self._infer("inverse_transform", self._decode, Z)
 
     def score_samples(self, X):
         """Per-row score; higher means the model explains the row better.
@@ -692,7 +714,7 @@ class BaseLatentClustering(
         scores : ndarray of shape (n_samples,)
             See the estimator's docstring for what the number is.
         """
-        return self._run_batched(self._score_samples, self._validate_input(X))
+        return self._infer("score_samples", self._score_samples, self._validate_input(X))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`; higher is better.
@@ -712,7 +734,8 @@ class BaseLatentClustering(
         score : float
             Mean per-row score.
         """
-        return float(np.mean(self.score_samples(X)))
+        # Accumulated in float64: a float32 sum of large finite scores can overflow.
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     def sample(self, n_samples=1):
         """Generate rows, with the cluster each was generated from.
@@ -735,11 +758,14 @@ class BaseLatentClustering(
             Cluster index each row was generated from.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
+        if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-        random = TrainingRandomness(seed_from_random_state(self.random_state), self.device_)
-        counts = random.numpy.multinomial(n_samples, np.full(self.n_clusters, 1 / self.n_clusters))
-        y = np.repeat(np.arange(self.n_clusters), counts)
+        fitted = self._fitted_params
+        random = TrainingRandomness(seed_from_random_state(fitted.random_state), self.device_)
+        counts = random.numpy.multinomial(
+            n_samples, np.full(fitted.n_clusters, 1 / fitted.n_clusters)
+        )
+        y = np.repeat(np.arange(fitted.n_clusters), counts)
         with self._inference():
             X = np.concatenate(
                 [
@@ -749,11 +775,43 @@ class BaseLatentClustering(
                     )
                 ]
             )
-        return X, y
+        return self._finite(X, "sample"), y
 
     def _validate_input(self, X):
         check_is_fitted(self)
         return self._validate_X(X, reset=False)
+
+    def _infer(self, method, function, X):
+        """A tensor hook over validated rows, for the public ``method``: finite, or an error.
+
+        Every public inference method goes through here, so none returns a
+        NaN or infinity, nor a cluster taken as the argmax of NaNs.
+        """
+        return self._finite(self._run_batched(function, X), method, X)
+
+    def _finite(self, values, method, X=None):
+        """``values`` if all are finite, else a ValueError naming ``method`` and the fix.
+
+        The fitted float32 networks overflow on inputs far larger than the
+        training data (``X``, when given, is what ``method`` read).
+        """
+        finite = np.isfinite(values)
+        if finite.all():
+            return values
+        bad = ~finite.reshape(finite.shape[0], -1).all(axis=1)
+        problem = f"{type(self).__name__}.{method} computed NaN or infinite values for "
+        problem += f"{int(bad.sum())} of {bad.size} rows"
+        if X is None:
+            raise ValueError(
+                f"{problem}: the fitted weights overflow float32. Refit on scaled features "
+                "(e.g. sklearn.preprocessing.StandardScaler) or with a lower learning_rate."
+            )
+        largest = float(np.abs(take_rows(X, np.flatnonzero(bad))).max())
+        raise ValueError(
+            f"{problem}, whose inputs reach {largest:.3g} in absolute value: float32 overflows "
+            "on values this far beyond the training data. Scale them as the training data "
+            "were (e.g. with sklearn.preprocessing.StandardScaler), or leave such rows out."
+        )
 
     def _run_batched(self, function, X, rows=None):
         """Apply a tensor hook to ``X`` (or its ``rows``) in bounded chunks, returning NumPy.
@@ -849,8 +907,8 @@ class BaseLatentClustering(
     def __setstate__(self, state):
         super().__setstate__(state)
         if "device_" in state:
-            # Run where the ``device`` parameter points if that exists here.
-            self.device_ = _available_device(self.device)
+            # Run where the fitted ``device`` parameter points if that exists here.
+            self.device_ = _available_device(self._fitted_params.device)
             for module in self._modules():
                 module.to(self.device_)
 

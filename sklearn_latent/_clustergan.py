@@ -319,8 +319,9 @@ class ClusterGANClustering(BaseLatentClustering):
 
     def _prior(self, n_samples, random, device):
         """z = (z_n, z_c): z_n ~ N(0, sigma^2 I), z_c one-hot e_k, k uniform (paper, sec. 3)."""
-        k = random.randint(self.n_clusters, (n_samples,), device=device)
-        z_n = self.sigma * random.randn(n_samples, self.latent_dim, device=device)
+        fitted = self._fitted_params
+        k = random.randint(fitted.n_clusters, (n_samples,), device=device)
+        z_n = fitted.sigma * random.randn(n_samples, fitted.latent_dim, device=device)
         return z_n, k
 
     def _latent(self, z_n, z_c):
@@ -414,19 +415,31 @@ class ClusterGANClustering(BaseLatentClustering):
         return losses
 
     # ------------------------------------------------------------ inference
+    def _cluster_posterior_weights(self):
+        return {
+            name: getattr(self, name)
+            for name in ("beta_c", "consistency_weight", "balance_weight", "manifold_weight")
+        }
+
     def _fit_assignment(self, X):
-        if self.cluster_assignment == "kmeans":
+        fitted = self._fitted_params
+        if fitted.cluster_assignment == "kmeans":
             # The official code's evaluation: k-means on E(x) = [z_n, softmax(z_c)].
             self.kmeans_ = KMeans(
-                self.n_clusters, n_init=10, random_state=seed_from_random_state(self.random_state)
-            ).fit(self._run_batched(self._encode, X))
+                fitted.n_clusters,
+                n_init=10,
+                random_state=seed_from_random_state(fitted.random_state),
+            ).fit(self._infer("fit", self._encode, X))
 
-    def _assign(self, X):
-        if self.cluster_assignment == "kmeans":
-            return self.kmeans_.predict(self._run_batched(self._encode, X))
-        return super()._assign(X)
+    def _assign(self, X, method="predict"):
+        if self._fitted_params.cluster_assignment == "kmeans":
+            return self.kmeans_.predict(self._infer(method, self._encode, X))
+        return super()._assign(X, method)
 
-    @available_if(lambda self: self.cluster_assignment == "encoder")
+    # Fitted, the model has probabilities if it was fitted with the encoder's.
+    @available_if(
+        lambda self: getattr(self, "_fitted_params", self).cluster_assignment == "encoder"
+    )
     def predict_proba(self, X):
         """Softmax of the encoder's cluster logits, softmax(E_c(x)).
 
@@ -457,11 +470,12 @@ class ClusterGANClustering(BaseLatentClustering):
 
     def _generate(self, y, random):
         z_n, _ = self._prior(y.shape[0], random, y.device)
-        return self.generator_(self._latent(z_n, F.one_hot(y, self.n_clusters).float()))
+        one_hot = F.one_hot(y, self._fitted_params.n_clusters).float()
+        return self.generator_(self._latent(z_n, one_hot))
 
     def _score_samples(self, X):
         return -((self._decode(self._encode(X)) - X) ** 2).mean(dim=1)
 
     @property
     def _n_features_out(self):
-        return self.latent_dim + self.n_clusters
+        return self._fitted_params.latent_dim + self._fitted_params.n_clusters

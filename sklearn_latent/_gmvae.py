@@ -324,7 +324,10 @@ class GMVAEClustering(BaseLatentClustering):
 
     def _mixture(self, w):
         """Means and log-variances of p(x | z=k, w), each of shape (..., K, latent_dim)."""
-        moments = self.prior_(w)["moments"].view(*w.shape[:-1], self.n_clusters, 2, self.latent_dim)
+        fitted = self._fitted_params
+        moments = self.prior_(w)["moments"].view(
+            *w.shape[:-1], fitted.n_clusters, 2, fitted.latent_dim
+        )
         return moments[..., 0, :], moments[..., 1, :].clamp(*_LOGVAR_RANGE)
 
     def _draw(self, mean, logvar, noise):
@@ -367,7 +370,7 @@ class GMVAEClustering(BaseLatentClustering):
         )
         conditional_prior = (posterior * kl_x).sum(dim=-1).mean(dim=0)
         w_prior = _gaussian_kl(w_mean, w_logvar, torch.zeros_like(w_mean), torch.zeros_like(w_mean))
-        log_ratio = posterior.clamp_min(1e-12).log() + math.log(self.n_clusters)
+        log_ratio = posterior.clamp_min(1e-12).log() + math.log(self._fitted_params.n_clusters)
         z_prior = (posterior * log_ratio).sum(dim=-1).mean(dim=0)
         return {
             "reconstruction": reconstruction,
@@ -424,12 +427,13 @@ class GMVAEClustering(BaseLatentClustering):
 
         A row's output then does not depend on the other rows passed with it.
         """
+        fitted = self._fitted_params
         generator = torch.Generator(device=device).manual_seed(0)
         x_noise = torch.randn(
-            self.n_mc_samples, 1, self.latent_dim, generator=generator, device=device
+            fitted.n_mc_samples, 1, fitted.latent_dim, generator=generator, device=device
         )
         w_noise = torch.randn(
-            self.n_mc_samples, 1, self.noise_dim, generator=generator, device=device
+            fitted.n_mc_samples, 1, fitted.noise_dim, generator=generator, device=device
         )
         return x_noise, w_noise
 
@@ -445,7 +449,7 @@ class GMVAEClustering(BaseLatentClustering):
 
     def _generate(self, y, random):
         # Ancestral sampling (paper, sec. 3.1): w ~ N(0, I), x ~ p(x | z=y, w), then decode x.
-        w = random.randn(y.shape[0], self.noise_dim, device=y.device)
+        w = random.randn(y.shape[0], self._fitted_params.noise_dim, device=y.device)
         mixture_mean, mixture_logvar = self._mixture(w)
         rows = torch.arange(y.shape[0], device=y.device)
         mean, logvar = mixture_mean[rows, y], mixture_logvar[rows, y]
@@ -456,4 +460,4 @@ class GMVAEClustering(BaseLatentClustering):
 
     @property
     def _n_features_out(self):
-        return self.latent_dim
+        return self._fitted_params.latent_dim

@@ -454,10 +454,11 @@ class InfoGANClustering(BaseLatentClustering):
     def _codes(self, categories, random, continuous=None):
         """Generator input [noise, one-hot c, continuous codes] (paper, sec. 5 and 7)."""
         n_rows, device = categories.shape[0], categories.device
-        noise = 2 * random.rand(n_rows, self.latent_dim, device=device) - 1
+        fitted = self._fitted_params
+        noise = 2 * random.rand(n_rows, fitted.latent_dim, device=device) - 1
         if continuous is None:
-            continuous = 2 * random.rand(n_rows, self.n_continuous, device=device) - 1
-        one_hot = F.one_hot(categories, self.n_clusters).float()
+            continuous = 2 * random.rand(n_rows, fitted.n_continuous, device=device) - 1
+        one_hot = F.one_hot(categories, fitted.n_clusters).float()
         return torch.cat([noise, one_hot, continuous], dim=1), continuous
 
     def _latent_scale(self, device):
@@ -619,13 +620,13 @@ class InfoGANClustering(BaseLatentClustering):
     def _encode(self, X):
         outputs = self.discriminator_(X)
         parts = [outputs["categorical"].softmax(dim=1)]
-        if self.n_continuous:
+        if self._fitted_params.n_continuous:
             parts.append(outputs["continuous_mean"])
         return torch.cat(parts, dim=1)
 
     def _decode(self, Z):
         # An embedding holds the codes only: decode it with the noise at its mean, 0.
-        noise = Z.new_zeros(Z.shape[0], self.latent_dim)
+        noise = Z.new_zeros(Z.shape[0], self._fitted_params.latent_dim)
         return self.generator_(torch.cat([noise, Z], dim=1))
 
     def _generate(self, y, random):
@@ -679,27 +680,38 @@ class InfoGANClustering(BaseLatentClustering):
             Generated rows.
         """
         check_is_fitted(self)
-        categories = check_array(categories, ensure_2d=False, dtype=np.int64)
-        if categories.ndim != 1 or categories.min() < 0 or categories.max() >= self.n_clusters:
+        fitted = self._fitted_params
+        categories = check_array(categories, ensure_2d=False, dtype="numeric")
+        # A cast to int would read 0.7 as category 0 and True as category 1.
+        if (
+            categories.ndim != 1
+            or categories.dtype.kind not in "iuf"
+            or (categories != np.round(categories)).any()
+            or categories.min() < 0
+            or categories.max() >= fitted.n_clusters
+        ):
             raise ValueError(
-                f"categories must be a 1-d array of cluster indices in [0, {self.n_clusters}); "
-                f"got values from {categories.min()} to {categories.max()}."
+                "categories must be a 1-d array of integer cluster indices in "
+                f"[0, {fitted.n_clusters}); got {categories.dtype} values "
+                f"{np.unique(categories)[:5].tolist()}."
             )
         if continuous is not None:
             continuous = check_array(continuous, dtype=np.float32)
-            if continuous.shape != (len(categories), self.n_continuous):
+            if continuous.shape != (len(categories), fitted.n_continuous):
                 raise ValueError(
                     f"continuous must have shape (n_rows, n_continuous) = "
-                    f"({len(categories)}, {self.n_continuous}); got {continuous.shape}."
+                    f"({len(categories)}, {fitted.n_continuous}); got {continuous.shape}."
                 )
-            continuous = torch.as_tensor(continuous, device=self.device_)
-        random = TrainingRandomness(seed_from_random_state(self.random_state), self.device_)
+        random = TrainingRandomness(seed_from_random_state(fitted.random_state), self.device_)
         with self._inference():
             codes, _ = self._codes(
-                torch.as_tensor(categories, device=self.device_), random, continuous
+                torch.as_tensor(categories.astype(np.int64), device=self.device_),
+                random,
+                None if continuous is None else torch.as_tensor(continuous, device=self.device_),
             )
-            return self.generator_(codes).float().cpu().numpy()
+            rows = self.generator_(codes).float().cpu().numpy()
+        return self._finite(rows, "generate", continuous)
 
     @property
     def _n_features_out(self):
-        return self.n_clusters + self.n_continuous
+        return self._fitted_params.n_clusters + self._fitted_params.n_continuous
