@@ -313,9 +313,10 @@ class BaseLatentClustering(
             X = self._validate_training_data(X, warm_start)
             labels = self._validate_labels(y, X.shape[0])
             self._check_data_against_params(X)
+            self._check_cluster_posterior_trained(labels)
             self._fit(X, labels, warm_start)
             self._fit_assignment(X)
-            self.labels_ = self._assign(X)
+            self.labels_ = self._assign(X, method="fit")
         except BaseException:
             vars(self).clear()
             vars(self).update(previous_state)
@@ -501,6 +502,24 @@ class BaseLatentClustering(
 
     def _fit_assignment(self, X):
         """Fit whatever maps the trained model to labels; nothing by default."""
+
+    def _cluster_posterior_weights(self):
+        """The weights of the terms that train the network behind ``_cluster_proba``.
+
+        A dict by parameter name, or None (the default) when the model's own
+        objective always trains that network.
+        """
+        return None
+
+    def _check_cluster_posterior_trained(self, labels):
+        weights = self._cluster_posterior_weights()
+        if weights is None or labels is not None or any(w > 0 for w in weights.values()):
+            return
+        raise ValueError(
+            f"With {', '.join(f'{name}=0' for name in weights)} and no labels, nothing trains "
+            f"the network {type(self).__name__} assigns clusters with, so its labels would come "
+            "from random initial weights. Set one of these weights above 0."
+        )
 
     def _split_validation(self, n_samples, random):
         """Indices of the training rows and of the rows held out for early stopping."""

@@ -373,8 +373,10 @@ class ClusterGANClustering(BaseLatentClustering):
         optimizers.critic.step()
         losses["critic"] = critic.detach()
 
-        optimizers.step += 1
-        if optimizers.step % self.n_critic:
+        # G and E step on the first of every n_critic critic steps, counted over
+        # the whole fit: any fit, however few its batches, trains all three nets.
+        critic_steps, optimizers.step = optimizers.step, optimizers.step + 1
+        if critic_steps % self.n_critic:
             return losses
 
         self.discriminator_.requires_grad_(False)

@@ -496,6 +496,17 @@ class InfoGANClustering(BaseLatentClustering):
             nll = nll + linear_gaussian_network_nll(nodes, read_back)
         return categorical, nll
 
+    def _cluster_posterior_weights(self):
+        return {
+            name: getattr(self, name)
+            for name in (
+                "categorical_weight",
+                "consistency_weight",
+                "balance_weight",
+                "manifold_weight",
+            )
+        }
+
     def _train_step(self, batch, optimizers, random):
         real = batch.rows
         n_rows, device = real.shape[0], real.device
