@@ -92,7 +92,7 @@ def test_input_is_not_modified(estimator_class, blobs):
 @pytest.mark.parametrize("hidden_units", [(), (0, 4), (2.5,)])
 def test_invalid_hidden_units(estimator_class, blobs, hidden_units):
     X, _ = blobs
-    with pytest.raises(ValueError, match="'hidden_units' parameter .* must be a non-empty"):
+    with pytest.raises(ValueError, match=r"'hidden_units' parameter .* must be a non-empty"):
         fast(estimator_class, hidden_units=hidden_units).fit(X)
 
 

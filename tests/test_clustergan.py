@@ -70,5 +70,5 @@ def test_kmeans_assignment_has_no_probabilities(blobs):
 
 def test_invalid_betas(blobs):
     X, _ = blobs
-    with pytest.raises(ValueError, match="'betas' parameter .* must be two numbers"):
+    with pytest.raises(ValueError, match=r"'betas' parameter .* must be two numbers"):
         fast(ClusterGANClustering, betas=(0.5, 1.5)).fit(X)

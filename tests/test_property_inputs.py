@@ -12,7 +12,16 @@ DataFrames with mixed column dtypes -- and checks, for each estimator:
 * clean data (finite, numeric, enough rows) always fits, and a fitted model's
   labels and embeddings are valid;
 * the input object is never modified;
-* a fit that fails leaves an already fitted estimator exactly as it was.
+* a fit that fails leaves an already fitted estimator exactly as it was;
+* a fitted model answers alike whatever ``set_params`` did after fit (values
+  of any type, or a value that fails on any use);
+* every public method's output is finite for finite input -- extreme cells,
+  outlier rows or whole inputs up to float32's maximum, at fit and after --
+  or the method raised a ``ValueError`` naming the overflow and the fix;
+* no setting (epochs, batches, ``n_critic``, early stopping, loss weights)
+  leaves a network with its initial weights unless fit refuses it;
+* a parameter of the wrong Python type fails fit with its name, before
+  training, and ``sample`` / ``generate`` take integers only.
 
 The runs are derandomized, so CI sees the same examples every time.  Set
 ``SKLEARN_LATENT_HYPOTHESIS_EXAMPLES`` to run more examples locally.
@@ -21,7 +30,9 @@ The runs are derandomized, so CI sees the same examples every time.  Set
 import contextlib
 import copy
 import math
+import numbers
 import os
+import pickle
 import re
 import signal
 import traceback
@@ -66,7 +77,7 @@ TORCH_DIR = str(Path(torch.__file__).resolve().parent)
 TORCH_PHRASES = re.compile(
     r"mat1 and mat2|expected scalar type|CUDA|[Tt]ensor|torch|per channel|"
     r"Sizes of .* must match|shape '\[|size of tensor|out of bounds for|"
-    r"index -?\d+ is out of|grad|autograd|Expected .* got input size|MPS"
+    r"index -?\d+ is out of|\bgrad\b|autograd|Expected .* got input size|MPS"
 )
 
 # Casting 1e39 to float32 and summing +inf with -inf are the inputs' doing, not
@@ -651,3 +662,321 @@ def test_failed_fit_keeps_fitted_model(
             event("refit succeeded")
             assert not expected.must, f"fit accepted an input it must refuse: {expected}"
     assert_unchanged(X, saved)
+
+
+# ------------------------------------------- a fitted model answers alike
+#
+# The five families of issue 13: parameters changed after fit, extreme but
+# finite values, settings that starve a network of updates, and values of
+# the wrong Python type.  Inference examples reuse the module's fitted models.
+
+
+class Poison:
+    """A parameter value whose every use fails: inference must never read it."""
+
+    def __repr__(self):
+        return "Poison()"
+
+    def __getattr__(self, name):
+        raise AttributeError(f"an inference method read a parameter set after fit ({name})")
+
+    def _used(self, *args):
+        raise AssertionError("an inference method read a parameter set after fit")
+
+    __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = _used
+    __index__ = __int__ = __float__ = __len__ = __iter__ = __getitem__ = __call__ = _used
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _used
+    __rtruediv__ = __neg__ = __format__ = __str__ = _used
+
+
+#: Values another parameter could take, valid for some and of the wrong type for others.
+OTHER_VALUES = [
+    *(0, 1, 2, 5, 7, -1, 0.5, 5.0, 1e-3, True, False, None, np.int64(4)),
+    *("kmeans", "encoder", "bernoulli", "gaussian", "sigmoid", "linear", "wgan-gp"),
+    *("cpu", "meta", "cuda:3", "bfloat16", "one-to-one", (4, 4), (1, 8, 8), (0.1, 0.2)),
+    [("c0", "c0_hat")],
+]
+
+
+@st.composite
+def changed_params(draw, names):
+    """Some of the parameters ``names``, each set to another value or a Poison."""
+    chosen = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+    values = st.one_of(st.sampled_from(OTHER_VALUES), st.builds(Poison))
+    return {name: draw(values) for name in chosen}
+
+
+def public_outputs(model, X=GOOD_X):
+    """Every public inference method's answer on ``X``, and on a pickled copy."""
+    Z = model.transform(X)
+    outputs = {
+        "predict": model.predict(X),
+        "transform": Z,
+        "inverse_transform": model.inverse_transform(Z),
+        "score_samples": model.score_samples(X),
+        "score": np.array(model.score(X)),
+        "has predict_proba": np.array(hasattr(model, "predict_proba")),
+        "pickled predict": pickle.loads(pickle.dumps(model)).predict(X),
+    }
+    outputs["sample X"], outputs["sample y"] = model.sample(7)
+    if hasattr(model, "predict_proba"):
+        outputs["predict_proba"] = model.predict_proba(X)
+    if hasattr(model, "generate"):
+        outputs["generate"] = model.generate([0, 2, 1])
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def fitted_outputs(fitted_models):
+    return {cls: public_outputs(model) for cls, model in fitted_models.items()}
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@settings(PROPERTY_SETTINGS, max_examples=3 * PROPERTY_SETTINGS.max_examples // 2)
+@given(data=st.data())
+def test_set_params_after_fit_changes_no_answer(
+    estimator_class, fitted_models, fitted_outputs, data
+):
+    """Only fit reads parameters: a fitted model answers from what it learned (family 1)."""
+    model = copy.deepcopy(fitted_models[estimator_class])
+    params = data.draw(changed_params(sorted(model.get_params())), label="params")
+    model.set_params(**params)
+    outputs = public_outputs(model)
+    expected = fitted_outputs[estimator_class]
+    assert outputs.keys() == expected.keys()
+    for name, value in expected.items():
+        np.testing.assert_array_equal(outputs[name], value, err_msg=name)
+
+
+@st.composite
+def extreme_rows(draw, base, n_rows=None):
+    """Rows of ``base`` with outliers of extreme but finite magnitude, up to float32's maximum."""
+    if n_rows is None:
+        n_rows = draw(st.integers(1, 12))
+    X = base[draw(st.lists(st.integers(0, len(base) - 1), min_size=n_rows, max_size=n_rows))]
+    X = X.astype(np.float64)
+    magnitude = st.one_of(
+        st.sampled_from([1e4, 1e10, 1e17, 1e19, 2e19, 1e30, 1e38, FLOAT32_MAX]),
+        st.floats(1.0, FLOAT32_MAX, width=32),
+    )
+    sign = st.sampled_from([1.0, -1.0])
+    kind = draw(st.sampled_from(["cells", "row", "scaled"]))
+    event(f"extreme: {kind}")
+    if kind == "cells":
+        cells = st.tuples(st.integers(0, n_rows - 1), st.integers(0, X.shape[1] - 1))
+        for i, j in draw(st.lists(cells, min_size=1, max_size=4)):
+            X[i, j] = draw(sign) * draw(magnitude)
+    elif kind == "row":
+        X[draw(st.integers(0, n_rows - 1))] *= draw(magnitude)
+    else:
+        X *= draw(magnitude)
+    # Each value stays finite in float32 (X * 3e38 may not).
+    return np.clip(X, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)
+
+
+def _finite_or_overflow_error(call, inputs):
+    """``call()``'s output is finite, or the call raised the overflow ValueError on huge inputs."""
+    try:
+        output = call()
+    except ValueError as exc:
+        event("overflow refused")
+        assert re.search(OVERFLOW, str(exc)), str(exc)
+        assert "scale" in str(exc).lower() or "Scale" in str(exc), str(exc)
+        assert np.abs(inputs).max() >= HUGE, f"{exc} (for inputs of ordinary magnitude)"
+        return None
+    output = np.asarray(output)
+    assert np.isfinite(output).all(), f"non-finite output for finite input: {output}"
+    return output
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@settings(PROPERTY_SETTINGS, max_examples=3 * PROPERTY_SETTINGS.max_examples // 2)
+@given(data=st.data())
+def test_outputs_for_extreme_inputs_are_finite_or_refused(estimator_class, fitted_models, data):
+    """No public method answers NaN or infinity for finite input (family 2)."""
+    model = fitted_models[estimator_class]
+    X = data.draw(extreme_rows(GOOD_X), label="X")
+    results = {
+        method: _finite_or_overflow_error(lambda m=method: getattr(model, m)(X), X)
+        for method in ("predict", "predict_proba", "transform", "score_samples", "score")
+    }
+    if results["predict"] is not None and results["predict_proba"] is not None:
+        np.testing.assert_array_equal(results["predict"], results["predict_proba"].argmax(axis=1))
+    Z = data.draw(extreme_rows(model.transform(GOOD_X), n_rows=len(X)), label="Z")
+    _finite_or_overflow_error(lambda: model.inverse_transform(Z), Z)
+    n_samples = data.draw(st.integers(1, 50), label="n_samples")
+    _finite_or_overflow_error(lambda: model.sample(n_samples)[0], np.zeros(1))
+    if hasattr(model, "generate"):
+        codes = Z[:, 3:]  # an embedding is [3 cluster probabilities, continuous codes]
+        _finite_or_overflow_error(lambda: model.generate(np.arange(len(Z)) % 3, codes), codes)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@settings(PROPERTY_SETTINGS, max_examples=PROPERTY_SETTINGS.max_examples // 2)
+@given(data=st.data())
+def test_fit_on_extreme_values_is_finite_or_refused(estimator_class, data):
+    """fit on extreme but finite values trains a finite model or says why not (family 2)."""
+    X = data.draw(extreme_rows(GOOD_X, n_rows=len(GOOD_X)), label="X")
+    model = tiny(estimator_class, n_clusters=3, max_iter=2)
+    with time_limit(EXAMPLE_TIME_LIMIT):
+        try:
+            model.fit(X)
+        except ValueError as exc:
+            event(f"fit raised {type(exc).__name__}")
+            patterns = [OVERFLOW, r"became (nan|inf|-inf) in epoch \d+", r"can train on"]
+            assert any(re.search(p, str(exc)) for p in patterns), str(exc)
+            assert np.abs(X).max() >= HUGE, f"{exc} (for inputs of ordinary magnitude)"
+            return
+        event("fit succeeded")
+        assert np.abs(X).max() <= UNTRAINABLE
+        for method in ("predict", "transform", "score_samples", "score"):
+            _finite_or_overflow_error(lambda m=method: getattr(model, m)(X), X)
+
+
+def _initial_weights(model):
+    """Record each network's weights as fit builds them (filled in during fit)."""
+    initial, make_optimizers = {}, model._make_optimizers
+
+    def recording():
+        for name, module in model._named_modules():
+            initial[name] = [p.detach().clone() for p in module.parameters()]
+        return make_optimizers()
+
+    model._make_optimizers = recording
+    return initial
+
+
+#: The weights of the terms that reach each GAN's cluster head.
+HEAD_WEIGHTS = {
+    "ClusterGANClustering": ("beta_c", "consistency_weight", "balance_weight", "manifold_weight"),
+    "InfoGANClustering": (
+        "categorical_weight",
+        "consistency_weight",
+        "balance_weight",
+        "manifold_weight",
+    ),
+    "GMVAEClustering": (),
+}
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@settings(PROPERTY_SETTINGS, max_examples=PROPERTY_SETTINGS.max_examples // 2)
+@given(data=st.data())
+def test_every_network_is_trained_or_fit_refuses(estimator_class, data):
+    """No setting leaves a network with its initial weights (family 3)."""
+    defaults = estimator_class().get_params()
+    params = {
+        "max_iter": data.draw(st.integers(1, 3), label="max_iter"),
+        "batch_size": data.draw(st.integers(2, 40), label="batch_size"),
+        "n_iter_no_change": data.draw(st.sampled_from([None, 1]), label="n_iter_no_change"),
+        "validation_fraction": 0.3,
+    }
+    if "n_critic" in defaults:
+        params["n_critic"] = data.draw(st.integers(1, 12), label="n_critic")
+    head = HEAD_WEIGHTS[estimator_class.__name__]
+    for name in head:
+        params[name] = data.draw(st.sampled_from([0.0, 1.0]), label=name)
+    n_rows = data.draw(st.integers(8, len(GOOD_X)), label="n_rows")
+    model = tiny(estimator_class, n_clusters=2, **params)
+    initial = _initial_weights(model)
+    with time_limit(EXAMPLE_TIME_LIMIT):
+        if head and not any(params[name] for name in head):
+            with pytest.raises(ValueError, match="nothing trains the network"):
+                model.fit(GOOD_X[:n_rows])
+            return
+        model.fit(GOOD_X[:n_rows])
+    assert initial.keys() == {name for name, _ in model._named_modules()}
+    for name, module in model._named_modules():
+        assert any(
+            not torch.equal(before, after)
+            for before, after in zip(initial[name], module.parameters(), strict=True)
+        ), f"{name} kept its initial weights"
+
+
+#: Values of the wrong Python type for most parameters.
+WRONG_TYPES = [
+    *(True, False, np.True_, "1", "0.5", "", "auto", "yes", 2.5, 3.0, -1, 0, 2),
+    *(math.nan, math.inf, -math.inf, None, (), (1,), [2, 2], ("0.5", 0.9), (0.5, "0.9")),
+    *((True, 4), (4, 4, 4), {"a": 1}, object(), complex(1, 1), np.int64(2), np.float32(0.5)),
+    np.array([1, 2]),
+]
+
+
+def _must_refuse(name, default, value):
+    """Whether ``value`` is of a type parameter ``name`` (default ``default``) never takes."""
+    if isinstance(value, (bool, np.bool_)):
+        return not isinstance(default, bool) and name != "verbose"  # verbose=True is sklearn's
+    if isinstance(default, bool):
+        return True
+    if isinstance(default, str):
+        return not isinstance(value, str)
+    if isinstance(default, numbers.Real):
+        optional = value is None and name == "random_state"
+        return not isinstance(value, numbers.Real) and not optional
+    return isinstance(value, str)  # sequences, graphs and optional numbers take no text
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_values_of_the_wrong_type_are_refused_by_name(estimator_class, data):
+    """A parameter of the wrong type fails fit with its name, never deep in training (family 4)."""
+    defaults = tiny(estimator_class).get_params()
+    name = data.draw(st.sampled_from(sorted(defaults)), label="parameter")
+    value = data.draw(st.sampled_from(WRONG_TYPES), label="value")
+    model = tiny(estimator_class, **{"n_clusters": 2, name: value})
+    with time_limit(EXAMPLE_TIME_LIMIT):
+        try:
+            model.fit(GOOD_X)
+        except Exception as exc:
+            event("fit raised")
+            expected = Expected()
+            expected.must.append(re.escape(name))
+            assert_clear_error(exc, expected)
+            return
+        event("fit succeeded")
+        assert not _must_refuse(name, defaults[name], value), f"fit accepted {name}={value!r}"
+        for method in ("predict", "transform", "score_samples"):
+            _finite_or_overflow_error(lambda m=method: getattr(model, m)(GOOD_X), GOOD_X)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@settings(PROPERTY_SETTINGS, max_examples=PROPERTY_SETTINGS.max_examples // 2)
+@given(value=st.sampled_from([*WRONG_TYPES, 3, np.int64(5), [0, 1], [0.0, 2.0], [0.7, 1.9]]))
+def test_sample_and_generate_take_integers_only(estimator_class, fitted_models, value):
+    """sample(n) and generate(categories) never truncate or reinterpret a value (family 4)."""
+    model = fitted_models[estimator_class]
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if integer and value >= 1:
+        X_new, y_new = model.sample(value)
+        assert X_new.shape == (value, GOOD_X.shape[1]) and y_new.shape == (value,)
+    else:
+        with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+            model.sample(value)
+    if not hasattr(model, "generate"):
+        return
+    categories = np.asarray(value, dtype=object).ravel().tolist()
+    indices = (
+        np.ndim(value) == 1
+        and len(categories) > 0
+        and all(
+            isinstance(c, numbers.Real)
+            and not isinstance(c, (bool, np.bool_))
+            and float(c).is_integer()
+            and 0 <= c < 3
+            for c in categories
+        )
+    )
+    try:
+        rows = model.generate(value)
+    except (ValueError, TypeError) as exc:
+        assert not indices, f"generate refused {value!r}: {exc}"
+        expected = Expected()
+        # Ours, or scikit-learn's check_array on what is not a 1-d numeric array.
+        expected.may.append(r"categories must be|could not convert|float\(\) argument")
+        expected.may.append(r"Input contains|dtype='numeric'|at least 1 dimension|Expected 1D")
+        expected.may.extend([r"0 sample\(s\)", COMPLEX])
+        assert_clear_error(exc, expected)
+    else:
+        assert indices, f"generate accepted {value!r}"
+        assert rows.shape == (len(categories), GOOD_X.shape[1]) and np.isfinite(rows).all()
