@@ -14,9 +14,11 @@ A model subclass supplies its networks and losses through a few hooks
     the optimisers ``_train_step`` receives;
 ``_train_step(batch, optimizers, random)``
     one optimisation step on a :class:`~sklearn_latent._data.TrainingBatch`,
-    returning a dict of detached 0-d loss tensors (``_uses_neighbors()`` asks
-    the loop to put a nearest neighbour of each row in the batch); forward
-    passes go inside ``self._autocast()`` so ``precision`` applies;
+    returning a dict of detached 0-d loss tensors; forward passes go inside
+    ``self._autocast()`` so ``precision`` applies.  The step adds
+    ``self._recipe_loss(batch, proba)`` -- the shared training recipe on the
+    cluster posterior of the batch's real rows -- to the loss of the network
+    behind ``_cluster_proba``: that is all a model says of the recipe;
 ``_cluster_proba(X)``, ``_encode(X)``, ``_decode(Z)``, ``_generate(y, random)``
     tensor-in, tensor-out inference used by ``predict_proba``, ``transform``,
     ``inverse_transform`` and ``sample`` (rows generated from clusters ``y``);
@@ -74,9 +76,16 @@ from sklearn.utils.validation import (
 from tqdm.auto import tqdm
 
 from ._data import as_tensor, make_row_source, nearest_neighbors, take_rows
+from ._losses import posterior_regularizer
+from ._manifold import manifold_clusters
 
 #: Rows per forward pass at inference; bounded so memory stays flat on any input size.
 INFERENCE_BATCH_SIZE = 4096
+#: With ``max_iter=None``, training makes about this many updates (epochs are
+#: rounded), so its cost stays flat as rows grow instead of growing with them ...
+AUTO_UPDATES = 500
+#: ... in at most this many epochs (small inputs).
+AUTO_MAX_EPOCHS = 200
 #: Largest feature magnitude ``fit`` accepts: the square root of float32's maximum.
 #: Squared errors, Gaussian densities and the first layers' updates of larger
 #: values overflow the float32 networks.
@@ -204,10 +213,14 @@ class BaseLatentClustering(
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_units": [tuple, list, None],
         "image_shape": [tuple, list, None],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "cluster_init": [StrOptions({"manifold"}), None],
+        "init_weight": [Interval(Real, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -245,10 +258,6 @@ class BaseLatentClustering(
     @abstractmethod
     def _train_step(self, batch, optimizers, random):
         """One optimisation step on a ``TrainingBatch``; return detached 0-d loss tensors."""
-
-    def _uses_neighbors(self):
-        """Whether ``_train_step`` wants each row's neighbour in the batch."""
-        return False
 
     @abstractmethod
     def _cluster_proba(self, X):
@@ -463,14 +472,21 @@ class BaseLatentClustering(
             module.to(device)
         self.device_ = device
         train_rows, validation_rows = self._split_validation(X.shape[0], random)
-        neighbors = labeled = None
-        if self._uses_neighbors():
+        neighbors = labeled = anchors = None
+        if self.consistency_weight > 0:
             neighbors = nearest_neighbors(X, train_rows, self.n_neighbors, seed)
         if labels is not None:
             labeled_rows = train_rows[labels[train_rows] >= 0]
             labeled = (labeled_rows, labels[labeled_rows]) if labeled_rows.size else None
+        elif self.cluster_init == "manifold" and self.init_weight > 0 and not warm_start:
+            # Partial labels anchor the clusters to classes; without them the
+            # manifold initialisation anchors them to the neighbour graph's.
+            anchored_rows, clusters = manifold_clusters(X, train_rows, self.n_clusters, seed)
+            if anchored_rows.size:
+                anchors = np.full(X.shape[0], -1, dtype=np.int64)
+                anchors[anchored_rows] = clusters
         self._train_loop(
-            make_row_source(X, neighbors, labeled, device),
+            make_row_source(X, neighbors, labeled, device, anchors),
             train_rows,
             (X, validation_rows),
             self._make_optimizers(),
@@ -513,7 +529,15 @@ class BaseLatentClustering(
 
     def _check_cluster_posterior_trained(self, labels):
         weights = self._cluster_posterior_weights()
-        if weights is None or labels is not None or any(w > 0 for w in weights.values()):
+        if weights is None:
+            return
+        weights = {
+            **weights,
+            "consistency_weight": self.consistency_weight,
+            "balance_weight": self.balance_weight,
+            **({"init_weight": self.init_weight} if self.cluster_init == "manifold" else {}),
+        }
+        if labels is not None or any(w > 0 for w in weights.values()):
             return
         raise ValueError(
             f"With {', '.join(f'{name}=0' for name in weights)} and no labels, nothing trains "
@@ -544,7 +568,7 @@ class BaseLatentClustering(
         n_batches = max(1, min(-(-n_samples // self.batch_size), n_samples // 2))
         first_epoch = self.n_iter_
         epochs = tqdm(
-            range(first_epoch, first_epoch + self.max_iter),
+            range(first_epoch, first_epoch + self._n_epochs(n_batches)),
             desc=type(self).__name__,
             unit="epoch",
             disable=not self.verbose,
@@ -604,6 +628,12 @@ class BaseLatentClustering(
             # Early stopping keeps the epoch with the best held-out score.
             self._load_weights(best_weights)
 
+    def _n_epochs(self, n_batches):
+        """Epochs to run: ``max_iter``, or with None enough for ``AUTO_UPDATES`` updates."""
+        if self.max_iter is not None:
+            return self.max_iter
+        return int(np.clip(round(AUTO_UPDATES / n_batches), 1, AUTO_MAX_EPOCHS))
+
     def _check_finite(self, record, epoch):
         bad = [name for name, value in record.items() if not np.isfinite(value)]
         if bad:
@@ -625,18 +655,58 @@ class BaseLatentClustering(
         for module, state in zip(self._modules(), weights, strict=True):
             module.load_state_dict(state)
 
-    def _label_loss(self, batch):
-        """Cross-entropy of the cluster posterior of the batch's labelled rows.
+    def _recipe_loss(self, batch, proba, neighbor_proba=None):
+        """The training recipe's terms on the cluster posterior of real rows.
 
-        Returns the term weighted by ``label_weight`` (0 without labels) and
-        the unweighted term for ``history_``.  A train step adds it to the
-        loss of the network that computes the posterior.
+        All models share them, weighted by their parameters of the same names:
+
+        - ``consistency_weight``: a row and one of its ``n_neighbors`` nearest
+          rows share a cluster (:func:`~sklearn_latent._losses.neighbor_disagreement`);
+        - ``balance_weight``: the batch uses the clusters as evenly as the
+          uniform cluster prior says (:func:`~sklearn_latent._losses.marginal_entropy_gap`);
+        - ``init_weight``: rows fall in the cluster the manifold initialisation
+          anchored them to (:mod:`sklearn_latent._manifold`), a cross-entropy
+          over the anchored rows of the batch;
+        - ``label_weight``: labelled rows fall in their class's cluster.
+
+        Parameters
+        ----------
+        batch : TrainingBatch
+            The step's batch.
+        proba : tensor of shape (batch_size, n_clusters)
+            The model's cluster posterior of ``batch.rows``, in the graph of
+            the network it trains.
+        neighbor_proba : callable, default=None
+            Returns the posterior of ``batch.neighbors``; by default
+            ``_cluster_proba`` of them.
+
+        Returns
+        -------
+        loss : tensor
+            The weighted sum, to add to the loss of the posterior's network.
+        record : dict
+            The unweighted, detached terms, for ``history_``.
         """
-        if batch.labels is None:
-            return 0.0, {}
-        proba = self._cluster_proba(batch.labeled_rows)
-        cross_entropy = F.nll_loss(torch.log(proba.clamp_min(1e-8)), batch.labels)
-        return self.label_weight * cross_entropy, {"label_cross_entropy": cross_entropy.detach()}
+        loss, record = posterior_regularizer(
+            proba,
+            neighbor_proba or (lambda: self._cluster_proba(batch.neighbors)),
+            self.consistency_weight,
+            self.balance_weight,
+        )
+        if batch.anchors is not None:
+            anchored = (batch.anchors >= 0).float()
+            log_proba = torch.log(proba.clamp_min(1e-8))
+            picked = log_proba.gather(1, batch.anchors.clamp_min(0)[:, None]).squeeze(1)
+            # A mean over the anchored rows only, without a host sync to count them.
+            disagreement = -(picked * anchored).sum() / anchored.sum().clamp_min(1.0)
+            loss = loss + self.init_weight * disagreement
+            record["init_disagreement"] = disagreement.detach()
+        if batch.labels is not None:
+            labeled_proba = self._cluster_proba(batch.labeled_rows)
+            cross_entropy = F.nll_loss(torch.log(labeled_proba.clamp_min(1e-8)), batch.labels)
+            loss = loss + self.label_weight * cross_entropy
+            record["label_cross_entropy"] = cross_entropy.detach()
+        return loss, record
 
     def _autocast(self):
         """Mixed precision for a train step's forward pass, per ``precision``.
@@ -905,10 +975,10 @@ class BaseLatentClustering(
             return tuple(self.hidden_units)
         if self.image_shape is not None:
             return (1024,)  # the dense layer of the papers' convolutional MNIST nets
-        # Two layers as in ClusterGAN's Pendigits nets, 256 wide for narrow rows;
-        # wide rows (MNIST's 784 pixels) measured better at 512 (benchmarks/README.md).
-        width = 256 if n_features <= 256 else 512
-        return (width, width)
+        # Two layers of 256 as in ClusterGAN's Pendigits nets.  Wide rows (MNIST's
+        # 784 pixels) clustered better at 512 from a random start, but with the
+        # manifold initialisation 256 matched it at half the cost (benchmarks/README.md).
+        return (256, 256)
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):

@@ -14,7 +14,6 @@ from ._losses import (
     critic_loss,
     generator_loss,
     gradient_penalty,
-    posterior_regularizer,
     posterior_tangent_smoothness,
     tangent_orthonormality,
 )
@@ -38,9 +37,13 @@ class ClusterGANClustering(BaseLatentClustering):
     generator step, Adam(1e-4) and 500k generator steps: far from minutes on a
     CPU.  The defaults here are chosen from measurements (see
     ``benchmarks/README.md``): the non-saturating GAN loss with one critic
-    step, a larger learning rate, and two terms on E's cluster posterior for
-    *real* rows, which the paper's E never sees in training:
+    step, a larger learning rate, larger batches, a budget of about 500
+    updates, and three terms on E's cluster posterior for *real* rows, which
+    the paper's E never sees in training:
 
+    - ``init_weight``: rows fall in the cluster a manifold initialisation
+      gave them (``cluster_init="manifold"``: a Gaussian mixture on a UMAP-style
+      layout of the neighbour graph, the N2D recipe, McConville et al. 2020);
     - ``consistency_weight``: a row and one of its ``n_neighbors`` nearest
       training rows should fall in the same cluster (``-log sum_k p_k q_k``,
       the neighbour term of SCAN, Van Gansbeke et al. 2020) -- the graph
@@ -49,9 +52,9 @@ class ClusterGANClustering(BaseLatentClustering):
       uniform prior of ``z_c`` (``log K - H(mean p)``).
 
     The paper's recipe is ``ClusterGANClustering(loss="wgan-gp", n_critic=5,
-    learning_rate=1e-4, consistency_weight=0, balance_weight=0)`` with a
-    ``max_iter`` as large as you can afford (the paper ran 500k generator
-    steps).
+    learning_rate=1e-4, batch_size=64, cluster_init=None, consistency_weight=0,
+    balance_weight=0)`` with a ``max_iter`` as large as you can afford (the
+    paper ran 500k generator steps).
 
     Parameters
     ----------
@@ -80,6 +83,17 @@ class ClusterGANClustering(BaseLatentClustering):
         (and skips the nearest-neighbour search).
     balance_weight : float, default=20.0
         Weight of the cluster-balance term on real rows; 0 turns it off.
+    cluster_init : {"manifold"} or None, default="manifold"
+        How clusters start.  "manifold": before training, up to 10,000
+        training rows are laid out in 10 dimensions by UMAP's objective on
+        their 15-nearest-neighbour graph and a Gaussian mixture is fitted
+        there (the N2D recipe); rows the mixture assigns with probability at
+        least 0.9 anchor the cluster posterior during training (see
+        ``init_weight``).  None starts from random weights, as the paper does.
+        Skipped on a warm start and when partial labels are given.
+    init_weight : float, default=10.0
+        Weight of the cross-entropy between the cluster posterior of anchored
+        rows and their initial cluster; 0 turns it off.
     manifold_weight : float, default=0.0
         Weight of the Localized GAN smoothness term (Qi et al., CVPR 2018):
         the squared rate of change of the cluster posterior along the
@@ -104,14 +118,16 @@ class ClusterGANClustering(BaseLatentClustering):
         rows, among 20,000 random rows in a 32-dimensional projection above.
     hidden_units : tuple of int, default=None
         Widths of the hidden layers of G, D and E.  None means two layers, as
-        in the paper's Pendigits nets, 256 wide for up to 256 features and 512
-        wide above; with ``image_shape``, the convolutional nets' dense layer
+        in the paper's Pendigits nets, 256 wide; with ``image_shape``, the convolutional nets' dense layer
         of 1024 units.  With ``image_shape`` only the last width is used.
     image_shape : tuple of (channels, height, width), default=None
         Set it for images given as flattened rows to use the paper's
         convolutional nets (conv 64 -> conv 128 -> FC; G mirrors them).
-    max_iter : int, default=100
-        Number of epochs (passes over the training rows).
+    max_iter : int, default=None
+        Number of epochs (passes over the training rows).  None chooses the
+        number for about 500 updates (``ceil(n_samples / batch_size)`` per
+        epoch), between 1 and 200 epochs, so training time stops growing with
+        the number of rows.
     n_iter_no_change : int, default=None
         If set, hold out ``validation_fraction`` of the rows and stop when
         their mean :meth:`score_samples` has not improved by ``tol`` for this
@@ -121,7 +137,7 @@ class ClusterGANClustering(BaseLatentClustering):
         Share of rows held out for early stopping.
     tol : float, default=1e-4
         Smallest gain of the held-out score that counts as an improvement.
-    batch_size : int, default=64
+    batch_size : int, default=256
         Rows per mini-batch; batches are balanced so none has a single row.
     learning_rate : float, default=1e-3
         Adam learning rate of all three networks (paper: 1e-4).
@@ -214,8 +230,6 @@ class ClusterGANClustering(BaseLatentClustering):
         "n_critic": [Interval(Integral, 1, None, closed="left")],
         "gradient_penalty": [Interval(Real, 0, None, closed="left")],
         "betas": [tuple, list],
-        "consistency_weight": [Interval(Real, 0, None, closed="left")],
-        "balance_weight": [Interval(Real, 0, None, closed="left")],
         "manifold_weight": [Interval(Real, 0, None, closed="left")],
         "orthonormality_weight": [Interval(Real, 0, None, closed="left")],
         "cluster_assignment": [StrOptions({"encoder", "kmeans"})],
@@ -239,17 +253,19 @@ class ClusterGANClustering(BaseLatentClustering):
         gradient_penalty=10.0,
         consistency_weight=10.0,
         balance_weight=20.0,
+        cluster_init="manifold",
+        init_weight=10.0,
         manifold_weight=0.0,
         orthonormality_weight=0.0,
         label_weight=0.0,
         n_neighbors=10,
         hidden_units=None,
         image_shape=None,
-        max_iter=100,
+        max_iter=None,
         n_iter_no_change=None,
         validation_fraction=0.1,
         tol=1e-4,
-        batch_size=64,
+        batch_size=256,
         learning_rate=1e-3,
         betas=(0.5, 0.9),
         cluster_assignment="encoder",
@@ -270,6 +286,8 @@ class ClusterGANClustering(BaseLatentClustering):
         self.gradient_penalty = gradient_penalty
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
+        self.cluster_init = cluster_init
+        self.init_weight = init_weight
         self.manifold_weight = manifold_weight
         self.orthonormality_weight = orthonormality_weight
         self.label_weight = label_weight
@@ -350,9 +368,6 @@ class ClusterGANClustering(BaseLatentClustering):
     def _critic(self, x):
         return self.discriminator_(x)["score"].squeeze(1)
 
-    def _uses_neighbors(self):
-        return self.consistency_weight > 0
-
     def _train_step(self, batch, optimizers, random):
         real = batch.rows
         device = real.device
@@ -390,23 +405,16 @@ class ClusterGANClustering(BaseLatentClustering):
             z_n_loss = F.mse_loss(codes["z_n"], z_n)
             z_c_loss = F.cross_entropy(codes["z_c"], k)
             # The recipe's terms on E's posterior for real rows (class docstring).
-            regularizer, record = posterior_regularizer(
-                self._cluster_proba(real),
-                lambda: self._cluster_proba(batch.neighbors),
-                self.consistency_weight,
-                self.balance_weight,
-            )
-            label_loss, label_record = self._label_loss(batch)
+            regularizer, record = self._recipe_loss(batch, self._cluster_proba(real))
             manifold_loss, manifold_record = self._manifold_terms(latent, random)
             total = (
                 adversarial
                 + self.beta_n * z_n_loss
                 + self.beta_c * z_c_loss
                 + regularizer
-                + label_loss
                 + manifold_loss
             )
-        losses.update(record, **label_record, **manifold_record)
+        losses.update(record, **manifold_record)
         optimizers.generator.zero_grad(set_to_none=True)
         total.backward()
         optimizers.generator.step()
@@ -420,7 +428,7 @@ class ClusterGANClustering(BaseLatentClustering):
     def _cluster_posterior_weights(self):
         return {
             name: getattr(self, name)
-            for name in ("beta_c", "consistency_weight", "balance_weight", "manifold_weight")
+            for name in ("beta_c", "manifold_weight")
         }
 
     def _fit_assignment(self, X):

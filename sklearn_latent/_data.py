@@ -41,12 +41,16 @@ class TrainingBatch(NamedTuple):
         when ``fit`` got no labels.
     labels : tensor of shape (batch_size,) or None
         Their labels, i.e. the clusters they must fall in.
+    anchors : tensor of shape (batch_size,) or None
+        For each of ``rows``, the cluster the manifold initialisation anchors
+        it to, or -1; None without that initialisation.
     """
 
     rows: torch.Tensor
     neighbors: torch.Tensor | None = None
     labeled_rows: torch.Tensor | None = None
     labels: torch.Tensor | None = None
+    anchors: torch.Tensor | None = None
 
 
 def as_tensor(array, device):
@@ -78,15 +82,16 @@ def take_rows(X, rows):
     return chunk.toarray() if sp.issparse(chunk) else chunk
 
 
-def make_row_source(X, neighbors, labeled, device):
+def make_row_source(X, neighbors, labeled, device, anchors=None):
     """The :class:`DeviceRows` or :class:`HostRows` serving batches of ``X``.
 
     ``neighbors`` (indices into ``X``, one row per row of ``X`` that is
     trained on, or None) comes from :func:`nearest_neighbors`; ``labeled``
-    is None or a pair of arrays: the indices of labelled rows and their labels.
+    is None or a pair of arrays: the indices of labelled rows and their labels;
+    ``anchors`` is None or one cluster per row of ``X`` (-1 for none).
     """
     source = HostRows if sp.issparse(X) else DeviceRows
-    return source(X, neighbors, labeled, device)
+    return source(X, neighbors, labeled, anchors, device)
 
 
 class _RowSource:
@@ -105,6 +110,8 @@ class _RowSource:
                     labeled_rows=self._gather(self.labeled_rows[pick]),
                     labels=self._labels(pick),
                 )
+            if self.anchors is not None:
+                batch = batch._replace(anchors=self._anchors(indices))
             yield batch
 
 
@@ -116,13 +123,14 @@ class DeviceRows(_RowSource):
     needs no host transfer and no host synchronisation.
     """
 
-    def __init__(self, X, neighbors, labeled, device):
+    def __init__(self, X, neighbors, labeled, anchors, device):
         self.device = device
         self.data = as_tensor(X, device)
         self.neighbors = None if neighbors is None else as_tensor(neighbors, device)
         self.labeled_rows, self.labels = (
             (None, None) if labeled is None else (as_tensor(part, device) for part in labeled)
         )
+        self.anchors = None if anchors is None else as_tensor(anchors, device)
 
     def _split(self, order, n_batches):
         return torch.tensor_split(_to_device(torch.from_numpy(order), self.device), n_batches)
@@ -136,15 +144,19 @@ class DeviceRows(_RowSource):
     def _labels(self, pick):
         return self.labels[pick]
 
+    def _anchors(self, indices):
+        return self.anchors[indices]
+
 
 class HostRows(_RowSource):
     """Sparse rows kept on the host; each batch is densified and sent to the device."""
 
-    def __init__(self, X, neighbors, labeled, device):
+    def __init__(self, X, neighbors, labeled, anchors, device):
         self.device = device
         self.data = X
         self.neighbors = neighbors
         self.labeled_rows, self.labels = (None, None) if labeled is None else labeled
+        self.anchors = anchors
 
     def _split(self, order, n_batches):
         return np.array_split(order, n_batches)
@@ -157,6 +169,9 @@ class HostRows(_RowSource):
 
     def _labels(self, pick):
         return _to_device(torch.from_numpy(self.labels[pick]), self.device)
+
+    def _anchors(self, indices):
+        return _to_device(torch.from_numpy(self.anchors[indices]), self.device)
 
 
 def nearest_neighbors(X, rows, n_neighbors, seed):

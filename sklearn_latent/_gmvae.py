@@ -14,7 +14,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import BaseLatentClustering
-from ._losses import posterior_regularizer
 from ._networks import HeadedNet, MLPTrunk, make_generator, make_trunk
 
 # Log-variances are clamped to keep exp() finite while the nets are untrained.
@@ -71,11 +70,13 @@ class GMVAEClustering(BaseLatentClustering):
     ``free_bits`` nats (sec. 4.1, the remedy for all rows falling in one
     cluster).
 
-    **Training recipe.**  As for :class:`ClusterGANClustering`, two terms on
-    the cluster posterior of real rows speed clustering up, both off with
-    weight 0 (the paper's objective): ``consistency_weight`` (a row and one of
-    its ``n_neighbors`` nearest rows share a cluster) and ``balance_weight``
-    (the batch's mean posterior is the uniform prior of ``z``).
+    **Training recipe.**  As for :class:`ClusterGANClustering`: a manifold
+    initialisation anchors the clusters (``cluster_init``, ``init_weight``),
+    and two terms on the cluster posterior of real rows keep neighbours
+    together (``consistency_weight``) and clusters used evenly
+    (``balance_weight``, towards the uniform prior of ``z``).  The paper's
+    objective is ``GMVAEClustering(cluster_init=None, consistency_weight=0,
+    balance_weight=0, batch_size=50, learning_rate=1e-4, max_iter=100)``.
 
     Parameters
     ----------
@@ -98,6 +99,17 @@ class GMVAEClustering(BaseLatentClustering):
         Weight of the neighbour-agreement term on ``p(z | y)``; 0 turns it off.
     balance_weight : float, default=20.0
         Weight of the cluster-balance term on ``p(z | y)``; 0 turns it off.
+    cluster_init : {"manifold"} or None, default="manifold"
+        How clusters start.  "manifold": before training, up to 10,000
+        training rows are laid out in 10 dimensions by UMAP's objective on
+        their 15-nearest-neighbour graph and a Gaussian mixture is fitted
+        there (the N2D recipe); rows the mixture assigns with probability at
+        least 0.9 anchor the cluster posterior during training (see
+        ``init_weight``).  None starts from random weights, as the paper does.
+        Skipped on a warm start and when partial labels are given.
+    init_weight : float, default=10.0
+        Weight of the cross-entropy between the cluster posterior of anchored
+        rows and their initial cluster; 0 turns it off.
     label_weight : float, default=0.0
         Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
         ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
@@ -109,13 +121,16 @@ class GMVAEClustering(BaseLatentClustering):
         up to 20,000 training rows; see ``ClusterGANClustering``).
     hidden_units : tuple of int, default=None
         Hidden widths of the recognition and decoder nets; None sizes them to
-        the input (two layers, 256 wide up to 256 features, 512 above; a
-        1024-unit dense layer for the convolutional nets).
+        the input (two layers of 256; a 1024-unit dense layer for the convolutional
+        nets).
     image_shape : tuple of (channels, height, width), default=None
         Set it for flattened images to use convolutional recognition and
         decoder nets.
-    max_iter : int, default=100
-        Maximum number of epochs.
+    max_iter : int, default=None
+        Number of epochs (passes over the training rows).  None chooses the
+        number for about 500 updates (``ceil(n_samples / batch_size)`` per
+        epoch), between 1 and 200 epochs, so training time stops growing with
+        the number of rows.
     n_iter_no_change : int, default=None
         If set, hold out ``validation_fraction`` of the rows and stop when
         their mean ELBO has not improved by ``tol`` nats for this many epochs,
@@ -124,7 +139,7 @@ class GMVAEClustering(BaseLatentClustering):
         Share of rows held out for early stopping.
     tol : float, default=1e-4
         Smallest gain of the held-out ELBO that counts as an improvement.
-    batch_size : int, default=64
+    batch_size : int, default=256
         Rows per mini-batch (paper: 50).
     learning_rate : float, default=1e-3
         Adam learning rate (paper: 1e-4).
@@ -206,8 +221,6 @@ class GMVAEClustering(BaseLatentClustering):
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
         "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
-        "consistency_weight": [Interval(Real, 0, None, closed="left")],
-        "balance_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -221,15 +234,17 @@ class GMVAEClustering(BaseLatentClustering):
         likelihood="auto",
         consistency_weight=10.0,
         balance_weight=20.0,
+        cluster_init="manifold",
+        init_weight=10.0,
         label_weight=0.0,
         n_neighbors=10,
         hidden_units=None,
         image_shape=None,
-        max_iter=100,
+        max_iter=None,
         n_iter_no_change=None,
         validation_fraction=0.1,
         tol=1e-4,
-        batch_size=64,
+        batch_size=256,
         learning_rate=1e-3,
         warm_start=False,
         precision="float32",
@@ -245,6 +260,8 @@ class GMVAEClustering(BaseLatentClustering):
         self.likelihood = likelihood
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
+        self.cluster_init = cluster_init
+        self.init_weight = init_weight
         self.label_weight = label_weight
         self.n_neighbors = n_neighbors
         self.hidden_units = hidden_units
@@ -308,9 +325,6 @@ class GMVAEClustering(BaseLatentClustering):
     def _make_optimizers(self):
         parameters = [p for module in self._modules() for p in module.parameters()]
         return torch.optim.Adam(parameters, lr=self.learning_rate)
-
-    def _uses_neighbors(self):
-        return self.consistency_weight > 0
 
     def _recognise(self, y):
         """Means and clamped log-variances of q(x | y) and q(w | y)."""
@@ -396,18 +410,15 @@ class GMVAEClustering(BaseLatentClustering):
             z_prior = terms["z_prior"].mean()
             loss = -(elbo + z_prior - z_prior.clamp_min(self.free_bits))
             # The recipe's terms on p(z | y) for real rows (class docstring).
-            regularizer, losses = posterior_regularizer(
+            regularizer, losses = self._recipe_loss(
+                batch,
                 terms["posterior"],
                 lambda: self._cluster_posterior(
                     batch.neighbors,
                     *self._training_noise(batch.neighbors.shape[0], random, y.device),
                 ),
-                self.consistency_weight,
-                self.balance_weight,
             )
-            label_loss, label_record = self._label_loss(batch)
-            loss = loss + regularizer + label_loss
-        losses.update(label_record)
+            loss = loss + regularizer
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

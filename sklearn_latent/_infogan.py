@@ -16,7 +16,6 @@ from ._losses import (
     generator_loss,
     gradient_penalty,
     linear_gaussian_network_nll,
-    posterior_regularizer,
     posterior_tangent_smoothness,
     tangent_orthonormality,
 )
@@ -126,12 +125,14 @@ class InfoGANClustering(BaseLatentClustering):
     and Q's heads), never D's real/fake head.  A row's cluster is the argmax of
     Q's categorical output.
 
-    **Training recipe.**  As for :class:`ClusterGANClustering`, two terms on
-    Q's categorical posterior for *real* rows make clustering fast:
-    ``consistency_weight`` (a row and one of its ``n_neighbors`` nearest rows
-    share a cluster) and ``balance_weight`` (the batch's mean posterior is the
-    uniform prior of ``c``).  Both 0 gives the paper's objective; the paper's
-    optimiser is ``learning_rate=2e-4, generator_learning_rate=1e-3``.
+    **Training recipe.**  As for :class:`ClusterGANClustering`: a manifold
+    initialisation anchors the clusters (``cluster_init``, ``init_weight``),
+    and two terms on Q's categorical posterior for *real* rows keep
+    neighbours together (``consistency_weight``) and clusters used evenly
+    (``balance_weight``, towards the uniform prior of ``c``).  The paper's
+    objective is ``InfoGANClustering(cluster_init=None, consistency_weight=0,
+    balance_weight=0, learning_rate=2e-4, generator_learning_rate=1e-3,
+    batch_size=128)`` with ``max_iter`` for about 5,000 updates.
 
     Parameters
     ----------
@@ -154,6 +155,17 @@ class InfoGANClustering(BaseLatentClustering):
         Weight of the neighbour-agreement term on real rows; 0 turns it off.
     balance_weight : float, default=20.0
         Weight of the cluster-balance term on real rows; 0 turns it off.
+    cluster_init : {"manifold"} or None, default="manifold"
+        How clusters start.  "manifold": before training, up to 10,000
+        training rows are laid out in 10 dimensions by UMAP's objective on
+        their 15-nearest-neighbour graph and a Gaussian mixture is fitted
+        there (the N2D recipe); rows the mixture assigns with probability at
+        least 0.9 anchor the cluster posterior during training (see
+        ``init_weight``).  None starts from random weights, as the paper does.
+        Skipped on a warm start and when partial labels are given.
+    init_weight : float, default=10.0
+        Weight of the cross-entropy between the cluster posterior of anchored
+        rows and their initial cluster; 0 turns it off.
     manifold_weight : float, default=0.0
         Weight of the Localized GAN smoothness term (Qi et al., CVPR 2018):
         the squared rate of change of the cluster posterior along the
@@ -194,12 +206,15 @@ class InfoGANClustering(BaseLatentClustering):
         up to 20,000 training rows; see ``ClusterGANClustering``).
     hidden_units : tuple of int, default=None
         Hidden widths of G and of D/Q's trunk; None sizes them to the input
-        (two layers, 256 wide up to 256 features, 512 above; a 1024-unit
-        dense layer for the convolutional nets).
+        (two layers of 256; a 1024-unit dense layer for the convolutional
+        nets).
     image_shape : tuple of (channels, height, width), default=None
         Set it for flattened images to use the paper's convolutional nets.
-    max_iter : int, default=100
-        Number of epochs.
+    max_iter : int, default=None
+        Number of epochs (passes over the training rows).  None chooses the
+        number for about 500 updates (``ceil(n_samples / batch_size)`` per
+        epoch), between 1 and 200 epochs, so training time stops growing with
+        the number of rows.
     n_iter_no_change : int, default=None
         If set, hold out ``validation_fraction`` of the rows and stop when
         their :meth:`score_samples` mean has not improved by ``tol`` for this
@@ -208,7 +223,7 @@ class InfoGANClustering(BaseLatentClustering):
         Share of rows held out for early stopping.
     tol : float, default=1e-4
         Smallest gain of the held-out score that counts as an improvement.
-    batch_size : int, default=64
+    batch_size : int, default=256
         Rows per mini-batch (paper: 128).
     learning_rate : float, default=1e-3
         Adam learning rate of D and Q (paper: 2e-4).
@@ -337,8 +352,6 @@ class InfoGANClustering(BaseLatentClustering):
         "continuous_weight": [Interval(Real, 0, None, closed="left")],
         "loss": [StrOptions({"wgan-gp", "nonsaturating"})],
         "gradient_penalty": [Interval(Real, 0, None, closed="left")],
-        "consistency_weight": [Interval(Real, 0, None, closed="left")],
-        "balance_weight": [Interval(Real, 0, None, closed="left")],
         "manifold_weight": [Interval(Real, 0, None, closed="left")],
         "orthonormality_weight": [Interval(Real, 0, None, closed="left")],
         "code_graph": [None, StrOptions({"one-to-one"}), "array-like"],
@@ -360,6 +373,8 @@ class InfoGANClustering(BaseLatentClustering):
         gradient_penalty=10.0,
         consistency_weight=10.0,
         balance_weight=20.0,
+        cluster_init="manifold",
+        init_weight=10.0,
         manifold_weight=0.0,
         orthonormality_weight=0.0,
         code_graph=None,
@@ -368,11 +383,11 @@ class InfoGANClustering(BaseLatentClustering):
         n_neighbors=10,
         hidden_units=None,
         image_shape=None,
-        max_iter=100,
+        max_iter=None,
         n_iter_no_change=None,
         validation_fraction=0.1,
         tol=1e-4,
-        batch_size=64,
+        batch_size=256,
         learning_rate=1e-3,
         generator_learning_rate=None,
         beta1=0.5,
@@ -392,6 +407,8 @@ class InfoGANClustering(BaseLatentClustering):
         self.gradient_penalty = gradient_penalty
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
+        self.cluster_init = cluster_init
+        self.init_weight = init_weight
         self.manifold_weight = manifold_weight
         self.orthonormality_weight = orthonormality_weight
         self.code_graph = code_graph
@@ -448,9 +465,6 @@ class InfoGANClustering(BaseLatentClustering):
             ),
         )
 
-    def _uses_neighbors(self):
-        return self.consistency_weight > 0
-
     def _codes(self, categories, random, continuous=None):
         """Generator input [noise, one-hot c, continuous codes] (paper, sec. 5 and 7)."""
         n_rows, device = categories.shape[0], categories.device
@@ -501,8 +515,6 @@ class InfoGANClustering(BaseLatentClustering):
             name: getattr(self, name)
             for name in (
                 "categorical_weight",
-                "consistency_weight",
-                "balance_weight",
                 "manifold_weight",
             )
         }
@@ -529,19 +541,12 @@ class InfoGANClustering(BaseLatentClustering):
             categorical_nll, continuous_nll = self._information_loss(
                 fake_out, categories, continuous
             )
-            regularizer, losses = posterior_regularizer(
-                real_out["categorical"].softmax(dim=1),
-                lambda: self._cluster_proba(batch.neighbors),
-                self.consistency_weight,
-                self.balance_weight,
-            )
-            label_loss, label_record = self._label_loss(batch)
+            regularizer, losses = self._recipe_loss(batch, real_out["categorical"].softmax(dim=1))
             discriminator_loss = (
                 adversarial_d
                 + self.categorical_weight * categorical_nll
                 + self.continuous_weight * continuous_nll
                 + regularizer
-                + label_loss
             )
             if self.entangled_codes_:
                 # Q's heads for InfoGAN codes stay L_I's (a sign-free graph term
@@ -557,7 +562,6 @@ class InfoGANClustering(BaseLatentClustering):
                 )
                 discriminator_loss = discriminator_loss + self.manifold_weight * smoothness
                 losses["tangent_smoothness"] = smoothness.detach()
-        losses.update(label_record)
         optimizers.discriminator.zero_grad(set_to_none=True)
         discriminator_loss.backward()
         optimizers.discriminator.step()

@@ -206,7 +206,7 @@ def test_cuda_batches_are_cut_on_the_device_without_sync(blobs):
     X, _ = blobs
     device = torch.device("cuda")
     neighbors = data_module.nearest_neighbors(X, np.arange(len(X)), 5, seed=0)
-    source = data_module.make_row_source(X, neighbors, device)
+    source = data_module.make_row_source(X, neighbors, None, device)
     random = TrainingRandomness(0, device)
     order = np.random.default_rng(0).permutation(len(X))
     torch.cuda.set_sync_debug_mode("error")

@@ -1,0 +1,152 @@
+"""Training throughput: rows per second of each model's train step, against the machine.
+
+For each estimator at its default networks on MNIST-shaped rows (784 features,
+10 clusters), the script times the model's own ``_train_step`` on batches cut
+by the shared row source (neighbours and manifold anchors included, as in a
+default fit) for several batch sizes, and counts the step's floating-point
+operations with :class:`torch.utils.flop_counter.FlopCounterMode`.  In the
+same process and on the same threads it times a square ``torch.mm``: the
+machine's own dense-matmul rate.  Two ratios come out:
+
+- rows/s at the default batch size over the best rows/s of any batch size;
+- the step's achieved FLOP/s over the matmul's FLOP/s.
+
+A second table times the default fit's steps with 1 thread and with all
+threads, on an idle machine and while ``--busy`` other processes spin on the
+cores (the situation of a grid search or of a shared laptop).
+
+Usage::
+
+    python benchmarks/throughput.py                 # batch sizes, then threads
+    python benchmarks/throughput.py --section threads --busy 1
+"""
+
+import argparse
+import multiprocessing
+import os
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
+from sklearn_latent._base import TrainingRandomness
+from sklearn_latent._data import make_row_source, nearest_neighbors
+
+ESTIMATORS = (ClusterGANClustering, GMVAEClustering, InfoGANClustering)
+BATCH_SIZES = (64, 128, 256, 512, 1024, 2048)
+N_ROWS, N_FEATURES, N_CLUSTERS = 8192, 784, 10
+
+
+def matmul_flops_per_second(size=1024, repeats=20):
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def prepared(estimator, X, batch_size):
+    """A model with its networks built, its optimisers and a batch iterator, as fit makes them."""
+    model = estimator(n_clusters=N_CLUSTERS, batch_size=batch_size, max_iter=1, random_state=0)
+    model.fit(X[:512])  # builds the networks and the fitted record
+    random = TrainingRandomness(0, torch.device("cpu"))
+    rows = np.arange(X.shape[0])
+    neighbors = nearest_neighbors(X, rows, model.n_neighbors, seed=0)
+    anchors = random.numpy.integers(-1, N_CLUSTERS, X.shape[0])
+    source = make_row_source(X, neighbors, None, torch.device("cpu"), anchors)
+    n_batches = X.shape[0] // batch_size
+    batches = list(source.batches(random.numpy.permutation(rows), n_batches, random))
+    return model, model._make_optimizers(), batches, random
+
+
+def time_steps(estimator, X, batch_size, min_seconds=3.0):
+    """Rows per second and FLOP per row of ``estimator``'s train step at ``batch_size``."""
+    model, optimizers, batches, random = prepared(estimator, X, batch_size)
+    for module in model._modules():
+        module.train()
+    model._train_step(batches[0], optimizers, random)  # warm-up
+    with FlopCounterMode(display=False) as counter:
+        model._train_step(batches[1 % len(batches)], optimizers, random)
+    flops_per_row = counter.get_total_flops() / batch_size
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_seconds:
+        model._train_step(batches[steps % len(batches)], optimizers, random)
+        steps += 1
+    rows_per_second = steps * batch_size / (time.perf_counter() - start)
+    return rows_per_second, flops_per_row
+
+
+def spin(stop):
+    while not stop.is_set():
+        sum(range(10_000))
+
+
+def batch_sizes_section(X):
+    threads = torch.get_num_threads()
+    print(f"\n### Train-step throughput, {threads} torch thread(s)\n")
+    mm = matmul_flops_per_second()
+    print(f"torch.mm 1024x1024: {mm / 1e9:.1f} GFLOP/s\n")
+    print("| estimator | batch | rows/s | GFLOP/s | of torch.mm |")
+    print("|---|---|---|---|---|")
+    summary = []
+    for estimator in ESTIMATORS:
+        default = estimator().batch_size
+        rates = {}
+        for batch_size in BATCH_SIZES:
+            rows_per_second, flops_per_row = time_steps(estimator, X, batch_size)
+            rates[batch_size] = (rows_per_second, rows_per_second * flops_per_row)
+            print(
+                f"| {estimator.__name__} | {batch_size} | {rows_per_second:,.0f} | "
+                f"{rates[batch_size][1] / 1e9:.1f} | {rates[batch_size][1] / mm:.2f} |",
+                flush=True,
+            )
+        best = max(rates, key=lambda size: rates[size][0])
+        summary.append((estimator.__name__, default, best, rates[default], rates[best][0], mm))
+    print("\n| estimator | default batch | rows/s | best batch | default / best rows/s | "
+          "default FLOP/s / torch.mm |")
+    print("|---|---|---|---|---|---|")
+    for name, default, best, (rows, flops), best_rows, mm in summary:
+        print(f"| {name} | {default} | {rows:,.0f} | {best} | {rows / best_rows:.2f} | "
+              f"{flops / mm:.2f} |")
+
+
+def threads_section(X, busy):
+    stop = multiprocessing.Event()
+    spinners = [multiprocessing.Process(target=spin, args=(stop,)) for _ in range(busy)]
+    for process in spinners:
+        process.start()
+    all_threads = os.cpu_count()
+    print(f"\n### Threads, {busy} busy process(es) beside the fit, default batch size\n")
+    print("| estimator | threads | rows/s |")
+    print("|---|---|---|")
+    try:
+        for estimator in ESTIMATORS:
+            for threads in sorted({1, all_threads}):
+                torch.set_num_threads(threads)
+                rows_per_second, _ = time_steps(estimator, X, estimator().batch_size)
+                print(f"| {estimator.__name__} | {threads} | {rows_per_second:,.0f} |", flush=True)
+    finally:
+        stop.set()
+        for process in spinners:
+            process.join()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", choices=["batch", "threads", "all"], default="all")
+    parser.add_argument("--busy", type=int, nargs="+", default=[0, 1])
+    args = parser.parse_args()
+    X = np.random.default_rng(0).random((N_ROWS, N_FEATURES), dtype=np.float32)
+    print(f"torch {torch.__version__}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
+    if args.section in ("batch", "all"):
+        batch_sizes_section(X)
+    if args.section in ("threads", "all"):
+        for busy in args.busy:
+            threads_section(X, busy)
+
+
+if __name__ == "__main__":
+    main()
