@@ -36,7 +36,9 @@ except ImportError:  # scikit-learn < 1.9 has no callback API
 
 #: tqdm's bar without the rate (``remaining`` says as much) so that the class
 #: name, the bar and the main loss fit an 80-column terminal.
-_BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+_BAR_FORMAT = (
+    "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+)
 
 
 def init_callback_context(estimator, n_epochs):

@@ -1,4 +1,4 @@
-"""scikit-learn's callbacks (sklearn.callback, scikit-learn >= 1.9): fit is a task, epochs its subtasks."""
+"""scikit-learn's callbacks (sklearn.callback, >= 1.9): fit is a task, epochs its subtasks."""
 
 import numpy as np
 import pytest
