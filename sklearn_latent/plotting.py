@@ -244,7 +244,7 @@ class GeneratedSamplesDisplay:
             )
         return ""
 
-    def plot(self, ax=None, *, cmap=None):
+    def plot(self, ax=None, *, cmap=None, title=None):
         """Draw the generated rows.
 
         Parameters
@@ -254,6 +254,10 @@ class GeneratedSamplesDisplay:
         cmap : str, default=None
             Colour map; "gray_r" for images and "RdBu_r" for profiles when
             None.
+        title : str, default=None
+            Title of the axes; None describes the picture.  The display
+            draws any rows grouped by an integer (interpolations, flagged
+            rows) given its own title.
 
         Returns
         -------
@@ -261,10 +265,14 @@ class GeneratedSamplesDisplay:
             The display, with ``image_``, ``ax_`` and ``figure_`` set.
         """
         if self.image_shape is None:
-            return self._plot_profiles(ax, cmap or "RdBu_r")
-        return self._plot_images(ax, cmap or "gray_r")
+            return self._plot_profiles(
+                ax, cmap or "RdBu_r", title or "Generated rows: each cluster's mean feature values"
+            )
+        return self._plot_images(
+            ax, cmap or "gray_r", title or "Generated rows, one line per cluster"
+        )
 
-    def _plot_images(self, ax, cmap):
+    def _plot_images(self, ax, cmap, title):
         shape = tuple(self.image_shape)
         channels, height, width = shape if len(shape) == 3 else (1, *shape)
         columns = self.n_per_cluster
@@ -295,11 +303,11 @@ class GeneratedSamplesDisplay:
         self.image_ = ax.imshow(mosaic, interpolation="nearest", **extra)
         ax.set_xticks([])
         note = self._label_rows(ax, (height + 1) * np.arange(self.n_clusters) + (height - 1) / 2)
-        ax.set_title(f"Generated rows, one line per cluster{note}", fontsize=10)
+        ax.set_title(f"{title}{note}", fontsize=10)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
-    def _plot_profiles(self, ax, cmap):
+    def _plot_profiles(self, ax, cmap, title):
         means = np.array(
             [
                 self.X_generated[self.y_generated == k].mean(axis=0)
@@ -320,7 +328,7 @@ class GeneratedSamplesDisplay:
         ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
         note = self._label_rows(ax, np.arange(self.n_clusters))
         ax.figure.colorbar(self.image_, ax=ax, label="mean generated value")
-        ax.set_title(f"Generated rows: each cluster's mean feature values{note}", fontsize=10)
+        ax.set_title(f"{title}{note}", fontsize=10)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
