@@ -557,6 +557,10 @@ class TrainingCurvesDisplay:
             values = [record.get(name, np.nan) for record in self.history]
             marker = "." if len(epochs) < 30 else None  # a few epochs read better as points
             (self.lines_[name],) = panel_ax.plot(epochs, values, marker=marker)
+            finite = np.asarray(values, dtype=float)
+            finite = finite[np.isfinite(finite)]
+            if finite.size and finite.min() > 0 and finite.max() > 100 * finite.min():
+                panel_ax.set_yscale("log")  # a loss falling by decades reads on a log scale
             panel_ax.set_title(name, fontsize=9)
             panel_ax.set_xlabel("epoch", fontsize=8)
             panel_ax.tick_params(labelsize=7)
