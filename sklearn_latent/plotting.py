@@ -290,6 +290,11 @@ class GeneratedSamplesDisplay:
         low, high = np.nanmin(mosaic), np.nanmax(mosaic)
         if 0 <= low and high <= 1:
             low, high = 0.0, 1.0  # pixels: keep their own scale
+        # Slots of a cluster with fewer rows are blank paper, not gap.
+        pixel_row, pixel_column = np.indices(mosaic.shape[:2])
+        gap = (pixel_row % (height + 1) == height) | (pixel_column % (width + 1) == width)
+        blank = np.isnan(mosaic[..., 0]) & ~gap
+        mosaic[blank] = low if channels == 1 and cmap.endswith("_r") else high
         if channels == 1:
             colours = _pyplot().get_cmap(cmap).with_extremes(bad="0.8")
             mosaic = np.ma.masked_invalid(mosaic[..., 0])
