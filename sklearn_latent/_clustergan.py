@@ -145,7 +145,7 @@ class ClusterGANClustering(BaseLatentClustering):
         Adam's ``(beta1, beta2)`` (paper: (0.5, 0.9)).
     cluster_assignment : {"encoder", "kmeans"}, default="encoder"
         How rows get clusters: the argmax of ``softmax(E_c(x))``, or k-means
-        on the embedding ``E(x) = [z_n, softmax(z_c)]`` as in the official
+        on the embedding ``E(x) = [softmax(z_c), z_n]`` as in the official
         code's evaluation (then there is no ``predict_proba``).
     output_activation : {"auto", "sigmoid", "linear"}, default="auto"
         Output of G: "auto" takes a sigmoid when the training data lie in
@@ -199,8 +199,9 @@ class ClusterGANClustering(BaseLatentClustering):
 
     Notes
     -----
-    ``transform`` returns ``[E_n(x), softmax(E_c(x))]`` (``latent_dim +
-    n_clusters`` columns); ``inverse_transform`` feeds such rows to G.
+    ``transform`` returns ``[softmax(E_c(x)), E_n(x)]`` (``n_clusters +
+    latent_dim`` columns, named ``proba0``, ... then ``z_n0``, ...);
+    ``inverse_transform`` feeds such rows to G.
     ``score_samples`` is minus the mean squared error of rebuilding a row
     through E then G, so ``score`` (its mean) is higher for a model that
     explains the data better and works as :class:`GridSearchCV`'s default
@@ -434,7 +435,7 @@ class ClusterGANClustering(BaseLatentClustering):
     def _fit_assignment(self, X):
         fitted = self._fitted_params
         if fitted.cluster_assignment == "kmeans":
-            # The official code's evaluation: k-means on E(x) = [z_n, softmax(z_c)].
+            # The official code's evaluation: k-means on E(x) = [softmax(z_c), z_n].
             self.kmeans_ = KMeans(
                 fitted.n_clusters,
                 n_init=10,
@@ -473,10 +474,21 @@ class ClusterGANClustering(BaseLatentClustering):
 
     def _encode(self, X):
         codes = self.encoder_(X)
-        return self._latent(codes["z_n"], codes["z_c"].softmax(dim=1))
+        return torch.cat([codes["z_c"].softmax(dim=1), codes["z_n"]], dim=1)
+
+    def _feature_names_out(self):
+        fitted = self._fitted_params
+        return [f"proba{k}" for k in range(fitted.n_clusters)] + [
+            f"z_n{i}" for i in range(fitted.latent_dim)
+        ]
+
+    #: The cross-entropy of recovering the cluster code, the paper's clustering term.
+    _progress_loss = "z_c"
 
     def _decode(self, Z):
-        return self.generator_(Z)
+        fitted = self._fitted_params
+        z_c, z_n = Z.split([fitted.n_clusters, fitted.latent_dim], dim=1)
+        return self.generator_(self._latent(z_n, z_c))
 
     def _generate(self, y, random):
         z_n, _ = self._prior(y.shape[0], random, y.device)

@@ -199,7 +199,8 @@ class GMVAEClustering(BaseLatentClustering):
     ``predict_proba`` is ``p(z | x, w)`` averaged over ``n_mc_samples`` draws
     from ``q(x | y) q(w | y)``; at inference the draws are the same for every
     row, so a row's output does not depend on which other rows are passed with
-    it.  ``transform`` is the mean of ``q(x | y)``; ``inverse_transform`` the
+    it.  ``transform`` is the mean of ``q(x | y)`` (columns ``x_mean0``, ...;
+    ``predict_proba`` gives the cluster probabilities); ``inverse_transform`` the
     decoder's mean for given ``x``.  ``score_samples`` is each row's ELBO in
     nats (a lower bound on its log-likelihood, without free bits), and
     ``score`` its mean, so ``GridSearchCV`` with no scoring selects by ELBO.
@@ -453,6 +454,12 @@ class GMVAEClustering(BaseLatentClustering):
 
     def _encode(self, X):
         return self._recognise(X)[0]
+
+    def _feature_names_out(self):
+        return [f"x_mean{i}" for i in range(self._fitted_params.latent_dim)]
+
+    #: The per-row ELBO in nats, which rises as the model fits.
+    _progress_loss = "elbo"
 
     def _decode(self, Z):
         decoded = self.decoder_(Z)

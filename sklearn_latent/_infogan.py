@@ -293,7 +293,8 @@ class InfoGANClustering(BaseLatentClustering):
     Notes
     -----
     ``transform`` returns ``[softmax(Q_c(x)), Q_mean(x)]``: the categorical
-    posterior then the means of the continuous codes; ``inverse_transform``
+    posterior then the means of the continuous codes (columns ``proba0``,
+    ... then ``code0``, ...); ``inverse_transform``
     feeds such codes to G with the incompressible noise at its mean, 0.  :meth:`generate` makes
     rows for chosen codes, so a user can see what each code controls.
 
@@ -638,6 +639,15 @@ class InfoGANClustering(BaseLatentClustering):
         if self._fitted_params.n_continuous:
             parts.append(outputs["continuous_mean"])
         return torch.cat(parts, dim=1)
+
+    def _feature_names_out(self):
+        fitted = self._fitted_params
+        return [f"proba{k}" for k in range(fitted.n_clusters)] + [
+            f"code{i}" for i in range(fitted.n_continuous)
+        ]
+
+    #: L_I's categorical part, which nears log(n_clusters) as Q recovers the cluster code.
+    _progress_loss = "categorical_information"
 
     def _decode(self, Z):
         # An embedding holds the codes only: decode it with the noise at its mean, 0.

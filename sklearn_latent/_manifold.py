@@ -79,6 +79,9 @@ def manifold_clusters(X, rows, n_clusters, seed):
     ).fit(embedding)
     responsibility = mixture.predict_proba(embedding)
     confident = responsibility.max(axis=1) >= CONFIDENCE
+    if not confident.any():
+        # No clear structure: anchor every row, so init_weight still trains the posterior.
+        confident[:] = True
     return rows[confident], responsibility[confident].argmax(axis=1)
 
 

@@ -23,6 +23,22 @@ def test_bad_training_data(estimator_class, X, message):
         fast(estimator_class, n_clusters=2).fit(X)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_input_message_speaks_of_clustering(estimator_class, blobs, value):
+    X, _ = blobs
+    X = X.copy()
+    X[3, 1] = value
+    hint = "SimpleImputer" if np.isnan(value) else "StandardScaler"
+    for method in ("fit", "predict"):
+        model = fast(estimator_class, n_clusters=3, max_iter=1)
+        if method == "predict":
+            model.fit(np.nan_to_num(X, posinf=0.0))
+        with pytest.raises(ValueError, match=hint) as error:
+            getattr(model, method)(X)
+        assert "supervised" not in str(error.value)
+        assert "HistGradientBoosting" not in str(error.value)
+
+
 def test_more_clusters_than_rows(estimator_class):
     with pytest.raises(ValueError, match="n_clusters=5 is larger than the number of rows"):
         fast(estimator_class, n_clusters=5).fit(np.random.default_rng(0).normal(size=(4, 3)))

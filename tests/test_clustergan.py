@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import fast
 from sklearn_latent import ClusterGANClustering
@@ -33,12 +34,20 @@ def test_linear_output_for_unbounded_data(blobs):
     assert model.generator_.output_activation == "linear"
 
 
-def test_transform_is_noise_estimate_then_cluster_softmax(blobs):
+def test_transform_is_cluster_softmax_then_noise_estimate(blobs):
     X, _ = blobs
     model = fast(ClusterGANClustering, n_clusters=3, random_state=0).fit(X)
     Z = model.transform(X)
-    assert Z.shape == (len(X), model.latent_dim + 3)
-    np.testing.assert_allclose(Z[:, model.latent_dim :], model.predict_proba(X), rtol=1e-5)
+    assert Z.shape == (len(X), 3 + model.latent_dim)
+    np.testing.assert_allclose(Z[:, :3], model.predict_proba(X), rtol=1e-5)
+    # inverse_transform reads the same order: it feeds [z_n, z_c] to G.
+    z_c, z_n = torch.eye(3)[[0, 2]], torch.full((2, model.latent_dim), 0.05)
+    with torch.inference_mode():
+        model.generator_.eval()
+        expected = model.generator_(torch.cat([z_n, z_c], dim=1)).numpy()
+    np.testing.assert_allclose(
+        model.inverse_transform(torch.cat([z_c, z_n], dim=1).numpy()), expected, rtol=1e-5
+    )
 
 
 def test_papers_wgan_gp_recipe_trains(blobs):

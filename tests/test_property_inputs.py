@@ -482,8 +482,8 @@ def _same(a, b):
     """Equality of cells, nested lists and arrays, with NaN equal to NaN."""
     if isinstance(a, list):
         return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
+    if isinstance(a, (float, complex)) and type(a) is type(b) and a != a and b != b:
+        return True  # NaN, real or complex (complex("nan") != itself too)
     return type(a) is type(b) and a == b
 
 
@@ -848,11 +848,18 @@ def _initial_weights(model):
 
 #: The weights of the terms that reach each GAN's cluster head.
 HEAD_WEIGHTS = {
-    "ClusterGANClustering": ("beta_c", "consistency_weight", "balance_weight", "manifold_weight"),
+    "ClusterGANClustering": (
+        "beta_c",
+        "consistency_weight",
+        "balance_weight",
+        "init_weight",
+        "manifold_weight",
+    ),
     "InfoGANClustering": (
         "categorical_weight",
         "consistency_weight",
         "balance_weight",
+        "init_weight",
         "manifold_weight",
     ),
     "GMVAEClustering": (),
