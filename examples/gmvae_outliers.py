@@ -61,7 +61,7 @@ def main(argv=None):
     injected = np.arange(len(X_all)) >= len(X)
 
     # Fit on everything, as one would on data nobody has cleaned.
-    model = GMVAEClustering(n_clusters=10, max_iter=2 if args.fast else 100, random_state=0)
+    model = GMVAEClustering(n_clusters=10, max_iter=2 if args.fast else None, random_state=0)
     scores = model.fit(X_all).score_samples(X_all)
 
     # Flag the 5% lowest ELBOs: more rows than were injected, so that recall

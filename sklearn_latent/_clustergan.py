@@ -327,7 +327,7 @@ class ClusterGANClustering(BaseLatentClustering):
         )
 
     def _make_optimizers(self):
-        adam = {"lr": self.learning_rate, "betas": tuple(self.betas)}
+        adam = {"lr": self.learning_rate, "betas": tuple(float(beta) for beta in self.betas)}
         return SimpleNamespace(
             critic=torch.optim.Adam(self.discriminator_.parameters(), **adam),
             generator=torch.optim.Adam(

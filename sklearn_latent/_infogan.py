@@ -455,7 +455,7 @@ class InfoGANClustering(BaseLatentClustering):
         )
 
     def _make_optimizers(self):
-        betas = (self.beta1, 0.999)
+        betas = (float(self.beta1), 0.999)  # torch refuses an int beside a float
         generator_rate = self.generator_learning_rate or self.learning_rate
         return SimpleNamespace(
             discriminator=torch.optim.Adam(

@@ -915,10 +915,10 @@ def _must_refuse(name, default, value):
         return not isinstance(default, bool) and name != "verbose"  # verbose=True is sklearn's
     if isinstance(default, bool):
         return True
+    optional = value is None and name in ("random_state", "cluster_init")
     if isinstance(default, str):
-        return not isinstance(value, str)
+        return not isinstance(value, str) and not optional
     if isinstance(default, numbers.Real):
-        optional = value is None and name == "random_state"
         return not isinstance(value, numbers.Real) and not optional
     return isinstance(value, str)  # sequences, graphs and optional numbers take no text
 

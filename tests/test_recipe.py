@@ -1,0 +1,98 @@
+"""The shared training recipe: the manifold initialisation, its anchor term, the update budget."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import fast
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from sklearn_latent import _manifold
+from sklearn_latent._base import AUTO_MAX_EPOCHS, AUTO_UPDATES
+
+
+@pytest.fixture(scope="module")
+def five_blobs():
+    X, y = make_blobs(n_samples=400, centers=5, n_features=6, cluster_std=0.7, random_state=3)
+    return X.astype(np.float32), y
+
+
+def test_fuzzy_graph_is_a_symmetric_union_of_memberships(five_blobs):
+    X, _ = five_blobs
+    graph = _manifold.fuzzy_neighbor_graph(X.astype(np.float64), 15).tocsr()
+    assert abs(graph - graph.T).max() < 1e-12
+    assert graph.data.min() > 0 and graph.data.max() <= 1 + 1e-12
+    # Each row's nearest neighbour has membership 1 (distance minus rho is 0).
+    assert np.allclose(graph.max(axis=1).toarray().ravel(), 1.0)
+
+
+def test_manifold_clusters_recover_separated_blobs(five_blobs):
+    X, y = five_blobs
+    rows, clusters = _manifold.manifold_clusters(X, np.arange(len(X)), 5, seed=0)
+    assert rows.size > 0.9 * len(X)  # nearly all rows are confident
+    assert adjusted_rand_score(y[rows], clusters) > 0.95
+
+
+def test_manifold_clusters_are_seeded_and_sample_large_inputs(five_blobs, monkeypatch):
+    X, _ = five_blobs
+    first = _manifold.manifold_clusters(X, np.arange(len(X)), 5, seed=4)
+    second = _manifold.manifold_clusters(X, np.arange(len(X)), 5, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    monkeypatch.setattr(_manifold, "MAX_ROWS", 100)
+    rows, _ = _manifold.manifold_clusters(X, np.arange(len(X)), 5, seed=0)
+    assert rows.size <= 100 and np.all(np.diff(rows) > 0)
+
+
+@pytest.mark.parametrize("make_input", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
+def test_manifold_clusters_take_any_training_input(five_blobs, make_input):
+    X, y = five_blobs
+    rows, clusters = _manifold.manifold_clusters(make_input(X), np.arange(0, 400, 2), 5, seed=0)
+    assert set(rows) <= set(range(0, 400, 2))
+    assert adjusted_rand_score(y[rows], clusters) > 0.9
+
+
+@pytest.mark.parametrize(
+    "X",
+    [np.zeros((40, 3)), np.repeat(np.eye(3), 10, axis=0), np.arange(12.0).reshape(6, 2)],
+    ids=["constant", "duplicates", "few rows"],
+)
+def test_manifold_clusters_on_degenerate_inputs_return_valid_anchors(X):
+    rows, clusters = _manifold.manifold_clusters(X.astype(np.float32), np.arange(len(X)), 3, 0)
+    assert rows.shape == clusters.shape
+    assert np.all((clusters >= 0) & (clusters < 3))
+
+
+def test_the_anchor_term_trains_the_posterior_towards_the_initial_clusters(
+    estimator_class, five_blobs
+):
+    X, y = five_blobs
+    anchored = fast(estimator_class, n_clusters=5, max_iter=3, random_state=0).fit(X)
+    assert all("init_disagreement" in record for record in anchored.history_)
+    assert adjusted_rand_score(y, anchored.labels_) > 0.9
+    plain = fast(estimator_class, n_clusters=5, max_iter=3, cluster_init=None, random_state=0)
+    plain.fit(X)
+    assert "init_disagreement" not in plain.history_[-1]
+
+
+def test_partial_labels_and_warm_starts_skip_the_initialisation(estimator_class, five_blobs):
+    X, y = five_blobs
+    partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)
+    model = fast(estimator_class, n_clusters=5, max_iter=1, label_weight=10, random_state=0)
+    model.fit(X, partial)
+    assert "init_disagreement" not in model.history_[-1]
+    assert "label_cross_entropy" in model.history_[-1]
+    model = fast(estimator_class, n_clusters=5, max_iter=1, random_state=0).fit(X)
+    model.set_params(warm_start=True).fit(X)
+    assert "init_disagreement" in model.history_[0]
+    assert "init_disagreement" not in model.history_[1]
+
+
+@pytest.mark.parametrize("n_rows", [60, 400])
+def test_max_iter_none_runs_a_budget_of_updates(n_rows, five_blobs):
+    from sklearn_latent import ClusterGANClustering
+
+    X, _ = five_blobs
+    model = fast(ClusterGANClustering, n_clusters=5, max_iter=None, batch_size=40, random_state=0)
+    model.fit(X[:n_rows])
+    n_batches = -(-n_rows // 40)
+    assert model.n_iter_ == min(round(AUTO_UPDATES / n_batches), AUTO_MAX_EPOCHS)
