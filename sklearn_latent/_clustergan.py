@@ -117,9 +117,10 @@ class ClusterGANClustering(BaseLatentClustering):
         by Euclidean search on the input rows: exact up to 20,000 training
         rows, among 20,000 random rows in a 32-dimensional projection above.
     hidden_units : tuple of int, default=None
-        Widths of the hidden layers of G, D and E.  None means two layers, as
-        in the paper's Pendigits nets, 256 wide; with ``image_shape``, the convolutional nets' dense layer
-        of 1024 units.  With ``image_shape`` only the last width is used.
+        Widths of the hidden layers of G, D and E.  None means two layers of
+        256, as in the paper's Pendigits nets; with ``image_shape``, the
+        convolutional nets' dense layer of 1024 units.  With ``image_shape``
+        only the last width is used.
     image_shape : tuple of (channels, height, width), default=None
         Set it for images given as flattened rows to use the paper's
         convolutional nets (conv 64 -> conv 128 -> FC; G mirrors them).

@@ -539,7 +539,7 @@ class TrainingCurvesDisplay:
         if ax is None:
             n_columns = min(4, len(losses))
             n_rows = -(-len(losses) // n_columns)
-            figure, grid = plt.subplots(
+            _, grid = plt.subplots(
                 n_rows,
                 n_columns,
                 squeeze=False,

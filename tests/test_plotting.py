@@ -55,7 +55,7 @@ def test_generated_images_one_labelled_line_per_cluster(fitted):
 
 
 def test_near_copies_are_called_out(fitted):
-    model, X, _ = fitted
+    _, X, _ = fitted
     X_new = np.repeat(X[:3], 20, axis=0)  # every cluster one row, twenty times
     display = GeneratedSamplesDisplay(
         X_new, np.repeat([0, 1, 2], 20), 3, image_shape=(1, 2, 2), diversity=np.array([0.0, 1, 1])
@@ -66,7 +66,7 @@ def test_near_copies_are_called_out(fitted):
 
 
 def test_table_rows_drawn_as_cluster_profiles(fitted):
-    model, X, _ = fitted
+    model, _, _ = fitted
     display = GeneratedSamplesDisplay.from_estimator(model, feature_names=list("abcd"))
     assert display.image_.get_array().shape == (3, 4)  # clusters x features
     assert [t.get_text() for t in display.ax_.get_xticklabels()] == list("abcd")
@@ -103,7 +103,7 @@ def test_training_curves_one_panel_per_loss_main_loss_first(fitted):
     model, _, _ = fitted
     display = TrainingCurvesDisplay.from_estimator(model)
     losses = [name for name in model.history_[0] if name not in ("epoch", "seconds")]
-    assert list(display.lines_)[0] == "z_c"
+    assert next(iter(display.lines_)) == "z_c"
     assert sorted(display.lines_) == sorted(losses)
     assert len(display.axes_) == len(losses)
     assert display.axes_[0].get_title() == "z_c"

@@ -1,13 +1,16 @@
 """The shared training recipe: the manifold initialisation, its anchor term, the update budget."""
 
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import fast
+import torch
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from sklearn_latent import _manifold
+from conftest import fast
+from sklearn_latent import _base, _manifold
 from sklearn_latent._base import AUTO_MAX_EPOCHS, AUTO_UPDATES
 
 
@@ -96,3 +99,26 @@ def test_max_iter_none_runs_a_budget_of_updates(n_rows, five_blobs):
     model.fit(X[:n_rows])
     n_batches = -(-n_rows // 40)
     assert model.n_iter_ == min(round(AUTO_UPDATES / n_batches), AUTO_MAX_EPOCHS)
+
+
+def test_busy_cores_reads_a_share_of_the_machine():
+    assert 0 <= _base.busy_cores() <= os.cpu_count()
+
+
+def test_fit_trains_on_the_cores_left_free_and_restores_torch_threads(monkeypatch, five_blobs):
+    from sklearn_latent import ClusterGANClustering
+
+    X, _ = five_blobs
+    monkeypatch.setattr(_base, "busy_cores", lambda: os.cpu_count() - 1)  # one core left
+    threads_seen = []
+    model = fast(ClusterGANClustering, n_clusters=5, max_iter=1, random_state=0)
+    step = model._train_step
+    model._train_step = lambda *args: threads_seen.append(torch.get_num_threads()) or step(*args)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model.fit(X)
+        assert set(threads_seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
