@@ -36,7 +36,12 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
-from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
+from sklearn_latent import (
+    ClusterGANClustering,
+    GMVAEClustering,
+    InfoGANClustering,
+    VaDEClustering,
+)
 from sklearn_latent.metrics import cluster_accuracy
 
 
@@ -109,6 +114,8 @@ def make_model(name, n_clusters, seed, params):
         return GMVAEClustering(n_clusters=n_clusters, random_state=seed, **params)
     if name == "InfoGAN":
         return InfoGANClustering(n_clusters=n_clusters, random_state=seed, **params)
+    if name == "VaDE":
+        return VaDEClustering(n_clusters=n_clusters, random_state=seed, **params)
     if name == "KMeans":
         return KMeans(n_clusters, n_init=10, random_state=seed)
     if name == "GaussianMixture":
@@ -133,9 +140,9 @@ def evaluate(model, X, y, threads=None):
         "ARI": adjusted_rand_score(y, labels),
         "smallest": int(np.bincount(labels, minlength=n_clusters).min()),
         "seconds": seconds,
-        # The models' own criteria: GMVAE's mean ELBO, and InfoGAN's categorical
+        # The models' own criteria: GMVAE's and VaDE's mean ELBO, and InfoGAN's categorical
         # information bound L_I in the last epoch (at most log K nats).
-        "ELBO": model.score(X) if isinstance(model, GMVAEClustering) else np.nan,
+        "ELBO": model.score(X) if isinstance(model, (GMVAEClustering, VaDEClustering)) else np.nan,
         "L_I": (
             model.history_[-1]["categorical_information"]
             if isinstance(model, InfoGANClustering)
@@ -151,7 +158,14 @@ def main():
         "--models",
         nargs="+",
         default=[
-            "ClusterGAN", "GMVAE", "InfoGAN", "UMAP+GMM", "KMeans", "GaussianMixture", "Ward"
+            "ClusterGAN",
+            "GMVAE",
+            "InfoGAN",
+            "VaDE",
+            "UMAP+GMM",
+            "KMeans",
+            "GaussianMixture",
+            "Ward",
         ],
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])

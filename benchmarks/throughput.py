@@ -30,11 +30,16 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
+from sklearn_latent import (
+    ClusterGANClustering,
+    GMVAEClustering,
+    InfoGANClustering,
+    VaDEClustering,
+)
 from sklearn_latent._base import TrainingRandomness
 from sklearn_latent._data import make_row_source, nearest_neighbors
 
-ESTIMATORS = (ClusterGANClustering, GMVAEClustering, InfoGANClustering)
+ESTIMATORS = (ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering)
 BATCH_SIZES = (64, 128, 256, 512, 1024, 2048)
 N_ROWS, N_FEATURES, N_CLUSTERS = 8192, 784, 10
 

@@ -4,6 +4,7 @@ from ._base import FitInterruptedWarning, TrainingDivergedError
 from ._clustergan import ClusterGANClustering
 from ._gmvae import GMVAEClustering
 from ._infogan import InfoGANClustering
+from ._vade import VaDEClustering
 
 __all__ = [
     "ClusterGANClustering",
@@ -11,5 +12,6 @@ __all__ = [
     "GMVAEClustering",
     "InfoGANClustering",
     "TrainingDivergedError",
+    "VaDEClustering",
 ]
 __version__ = "0.1.0"

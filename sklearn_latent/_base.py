@@ -27,6 +27,12 @@ A model subclass supplies its networks and losses through a few hooks
 ``_feature_names_out()``, ``_progress_loss``
     the names of the ``transform`` columns, and the ``history_`` entry the
     ``verbose`` bar shows;
+``_initialize(X, train_rows, known_clusters, random)`` (optional)
+    prepare the new networks from the training rows before training, e.g.
+    autoencoder pretraining and a mixture fitted on its embedding; skipped on
+    a warm start;
+``_cluster_weights()`` (optional)
+    the cluster prior ``sample`` draws from, uniform unless the model learns it;
 ``_fit_assignment(X)`` (optional)
     fit whatever turns the trained model into labels, e.g. k-means;
 ``_cluster_posterior_weights()`` (optional)
@@ -563,6 +569,8 @@ class BaseLatentClustering(
             if anchored_rows.size:
                 anchors = np.full(X.shape[0], -1, dtype=np.int64)
                 anchors[anchored_rows] = clusters
+        if not warm_start:
+            self._initialize(X, train_rows, labels if anchors is None else anchors, random)
         self._train_loop(
             make_row_source(X, neighbors, labeled, device, anchors),
             train_rows,
@@ -596,6 +604,24 @@ class BaseLatentClustering(
 
     def _fit_assignment(self, X):
         """Fit whatever maps the trained model to labels; nothing by default."""
+
+    def _initialize(self, X, train_rows, known_clusters, random):
+        """Prepare the new networks from the training rows before the loop; nothing by default.
+
+        Called once per fit, not on a warm start, with the networks on the
+        training device.  ``known_clusters`` is None or one cluster per row of
+        ``X`` (-1 for none): the partial labels, or else the manifold
+        initialisation's anchors, so a model can start its own cluster
+        parameters where the label or anchor term will pull them.
+        """
+
+    def _cluster_weights(self):
+        """The prior probability of each cluster, which ``sample`` draws counts from.
+
+        Uniform by default, the prior of every model with a fixed cluster prior.
+        """
+        n_clusters = self._fitted_params.n_clusters
+        return np.full(n_clusters, 1 / n_clusters)
 
     def _cluster_posterior_weights(self):
         """The weights of the terms that train the network behind ``_cluster_proba``.
@@ -930,7 +956,7 @@ class BaseLatentClustering(
         """Generate rows, with the cluster each was generated from.
 
         Like :meth:`sklearn.mixture.GaussianMixture.sample`, the cluster counts
-        are drawn from the (uniform) cluster prior and the rows come grouped
+        are drawn from the model's cluster prior and the rows come grouped
         by cluster.  With an integer ``random_state`` every call returns the
         same draw.
 
@@ -951,9 +977,7 @@ class BaseLatentClustering(
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         fitted = self._fitted_params
         random = TrainingRandomness(seed_from_random_state(fitted.random_state), self.device_)
-        counts = random.numpy.multinomial(
-            n_samples, np.full(fitted.n_clusters, 1 / fitted.n_clusters)
-        )
+        counts = random.numpy.multinomial(n_samples, self._cluster_weights())
         y = np.repeat(np.arange(fitted.n_clusters), counts)
         with self._inference():
             X = np.concatenate(

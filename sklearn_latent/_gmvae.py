@@ -9,29 +9,21 @@ import math
 from numbers import Integral, Real
 
 import torch
-import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
-from torch import nn
 
 from ._base import BaseLatentClustering
+from ._likelihood import (
+    check_likelihood_range,
+    decoded_mean,
+    gaussian_log_density,
+    make_decoder_scale,
+    reconstruction_log_likelihood,
+    resolve_likelihood,
+)
 from ._networks import HeadedNet, MLPTrunk, make_generator, make_trunk
 
 # Log-variances are clamped to keep exp() finite while the nets are untrained.
 _LOGVAR_RANGE = (-10.0, 10.0)
-_LOG_2PI = math.log(2 * math.pi)
-
-
-class FeatureLogScale(nn.Module):
-    """Learned per-feature log standard deviation of a Gaussian decoder."""
-
-    def __init__(self, n_features):
-        super().__init__()
-        self.log_scale = nn.Parameter(torch.zeros(n_features))
-
-
-def _gaussian_log_density(value, mean, logvar):
-    """Elementwise log N(value; mean, exp(logvar))."""
-    return -0.5 * (_LOG_2PI + logvar + (value - mean) ** 2 / logvar.exp())
 
 
 def _gaussian_kl(mean_q, logvar_q, mean_p, logvar_p):
@@ -282,9 +274,7 @@ class GMVAEClustering(BaseLatentClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         hidden = self._hidden_units(n_features)
-        self.likelihood_ = self.likelihood
-        if self.likelihood_ == "auto":
-            self.likelihood_ = "bernoulli" if unit_interval else "gaussian"
+        self.likelihood_ = resolve_likelihood(self.likelihood, unit_interval)
         self.encoder_ = HeadedNet(
             make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
             {
@@ -309,19 +299,11 @@ class GMVAEClustering(BaseLatentClustering):
         self.decoder_ = make_generator(
             self.latent_dim, n_features, self.image_shape, hidden, "linear"
         )
-        self.decoder_scale_ = (
-            FeatureLogScale(n_features) if self.likelihood_ == "gaussian" else None
-        )
+        self.decoder_scale_ = make_decoder_scale(self.likelihood_, n_features)
 
     def _check_data_against_params(self, X):
         super()._check_data_against_params(X)
-        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                f"likelihood='bernoulli' models values in [0, 1], but X ranges from "
-                f"{float(X.min()):.3g} to {float(X.max()):.3g}. Scale the features into [0, 1] "
-                "(e.g. with sklearn.preprocessing.MinMaxScaler), or use likelihood='gaussian' "
-                "or 'auto'."
-            )
+        check_likelihood_range(self.likelihood, X)
 
     def _make_optimizers(self):
         parameters = [p for module in self._modules() for p in module.parameters()]
@@ -353,7 +335,7 @@ class GMVAEClustering(BaseLatentClustering):
         """p(z | x, w) with the mixture moments, for draws of shape (M, B, .)."""
         mixture_mean, mixture_logvar = self._mixture(w)  # (M, B, K, L)
         # Under the uniform p(z), p(z | x, w) is proportional to p(x | z, w) (paper, eq. 8).
-        log_density = _gaussian_log_density(x.unsqueeze(2), mixture_mean, mixture_logvar)
+        log_density = gaussian_log_density(x.unsqueeze(2), mixture_mean, mixture_logvar)
         return log_density.sum(dim=-1).softmax(dim=-1), mixture_mean, mixture_logvar
 
     def _cluster_posterior(self, y, x_noise, w_noise):
@@ -370,13 +352,9 @@ class GMVAEClustering(BaseLatentClustering):
         n_draws, n_rows = x.shape[0], y.shape[0]
 
         decoded = self.decoder_(x.reshape(n_draws * n_rows, -1)).view(n_draws, n_rows, -1)
-        if self.likelihood_ == "bernoulli":
-            log_likelihood = -F.binary_cross_entropy_with_logits(
-                decoded, y.expand_as(decoded), reduction="none"
-            )
-        else:
-            log_likelihood = _gaussian_log_density(y, decoded, 2 * self.decoder_scale_.log_scale)
-        reconstruction = log_likelihood.sum(dim=-1).mean(dim=0)
+        reconstruction = reconstruction_log_likelihood(
+            decoded, y, self.likelihood_, self.decoder_scale_
+        ).mean(dim=0)
 
         posterior, mixture_mean, mixture_logvar = self._posterior(x, w)  # (M, B, K)
         # E_q[ sum_k p(z=k | x, w) KL(q(x | y) || p(x | z=k, w)) ]: the conditional prior term.
@@ -462,8 +440,7 @@ class GMVAEClustering(BaseLatentClustering):
     _progress_loss = "elbo"
 
     def _decode(self, Z):
-        decoded = self.decoder_(Z)
-        return decoded.sigmoid() if self.likelihood_ == "bernoulli" else decoded
+        return decoded_mean(self.decoder_(Z), self.likelihood_)
 
     def _generate(self, y, random):
         # Ancestral sampling (paper, sec. 3.1): w ~ N(0, I), x ~ p(x | z=y, w), then decode x.

@@ -4,7 +4,12 @@ import pytest
 import torch
 from sklearn.datasets import make_blobs
 
-from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
+from sklearn_latent import (
+    ClusterGANClustering,
+    GMVAEClustering,
+    InfoGANClustering,
+    VaDEClustering,
+)
 
 # The test networks are tiny: one thread runs them fastest, and on a busy 2-core
 # machine two threads' spin-waiting made a test fit 15-20 times slower (measured).
@@ -30,6 +35,14 @@ FAST_PARAMS = {
     InfoGANClustering: {
         "latent_dim": 2,
         "n_continuous": 1,
+        "hidden_units": (32, 32),
+        "max_iter": 20,
+        "batch_size": 32,
+        "learning_rate": 2e-3,
+    },
+    VaDEClustering: {
+        "latent_dim": 2,
+        "pretrain_updates": 20,
         "hidden_units": (32, 32),
         "max_iter": 20,
         "batch_size": 32,

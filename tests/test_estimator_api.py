@@ -171,11 +171,13 @@ def test_feature_names_out_name_each_column(estimator_class, blobs):
         "ClusterGANClustering": ("z_n", model.get_params()["latent_dim"]),
         "GMVAEClustering": ("x_mean", model.get_params()["latent_dim"]),
         "InfoGANClustering": ("code", model.get_params().get("n_continuous")),
+        "VaDEClustering": ("z_mean", model.get_params()["latent_dim"]),
     }[estimator_class.__name__]
     continuous = [f"{prefix}{i}" for i in range(width)]
     # One order for every model: the cluster probabilities, where the embedding
     # holds them, then the continuous coordinates.
-    proba = [] if estimator_class.__name__ == "GMVAEClustering" else ["proba0", "proba1", "proba2"]
+    variational = estimator_class.__name__ in ("GMVAEClustering", "VaDEClustering")
+    proba = [] if variational else ["proba0", "proba1", "proba2"]
     assert names == proba + continuous
     Z = model.transform(X)
     if proba:

@@ -863,6 +863,7 @@ HEAD_WEIGHTS = {
         "manifold_weight",
     ),
     "GMVAEClustering": (),
+    "VaDEClustering": (),
 }
 
 

@@ -1,0 +1,460 @@
+"""VaDE (Jiang, Zheng, Tan, Tang, Zhou, IJCAI 2017) as a scikit-learn clusterer."""
+
+import math
+from numbers import Integral
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.mixture import GaussianMixture
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ._base import BaseLatentClustering, TrainingDivergedError
+from ._data import as_tensor, take_rows
+from ._likelihood import (
+    check_likelihood_range,
+    decoded_mean,
+    make_decoder_scale,
+    reconstruction_log_likelihood,
+    resolve_likelihood,
+)
+from ._networks import HeadedNet, make_generator, make_trunk
+
+# Log-variances are clamped to keep exp() finite while the nets are untrained.
+_LOGVAR_RANGE = (-10.0, 10.0)
+#: Rows of the pretrained embedding the mixture prior is fitted on, at most.
+_MIXTURE_ROWS = 10_000
+
+
+class MixturePrior(nn.Module):
+    """The learned Gaussian mixture p(c) p(z | c) of VaDE's latent space.
+
+    The weights are a softmax of free logits, so they stay a distribution
+    (a known pain of ports that clamp and renormalise them).
+    """
+
+    def __init__(self, n_clusters, latent_dim):
+        super().__init__()
+        self.logits = nn.Parameter(torch.zeros(n_clusters))
+        self.means = nn.Parameter(torch.randn(n_clusters, latent_dim))
+        self.logvars = nn.Parameter(torch.zeros(n_clusters, latent_dim))
+
+    def extra_repr(self):
+        # warm_start compares networks by their repr: the sizes must show.
+        n_clusters, latent_dim = self.means.shape
+        return f"n_clusters={n_clusters}, latent_dim={latent_dim}"
+
+    def log_joint(self, z):
+        """log p(c) + log p(z | c) for every cluster c: shape (..., K)."""
+        logvars = self.logvars.clamp(*_LOGVAR_RANGE)
+        log_density = -0.5 * (
+            math.log(2 * math.pi) + logvars + (z.unsqueeze(-2) - self.means) ** 2 / logvars.exp()
+        ).sum(dim=-1)
+        return self.logits.log_softmax(dim=0) + log_density
+
+
+class VaDEClustering(BaseLatentClustering):
+    """Variational deep embedding: a VAE whose prior is a learned Gaussian mixture.
+
+    Jiang, Zheng, Tan, Tang and Zhou, "Variational Deep Embedding: An
+    Unsupervised and Generative Approach to Clustering", IJCAI 2017.  The
+    generative model (paper, sec. 3.1) is
+
+    - ``c ~ Cat(pi)``, ``K = n_clusters`` learned weights;
+    - ``z | c ~ N(mu_c, diag sigma_c^2)``, learned means and variances;
+    - ``x | z`` from a decoder: Bernoulli for rows in [0, 1], else Gaussian.
+
+    The recognition model is ``q(z | x) = N(mu(x), diag sigma^2(x))`` and
+    ``q(c | x)`` is taken as ``gamma_c = p(c | z)`` under the mixture (paper,
+    eq. 16), so the ELBO (eq. 12) is in closed form apart from the decoder's
+    expectation, estimated with one draw of ``z``.  A row's cluster is the
+    argmax of ``gamma`` at ``z = mu(x)``.
+
+    **Training recipe.**  The paper pretrains a stacked autoencoder and fits a
+    :class:`~sklearn.mixture.GaussianMixture` on its embedding to initialise
+    ``pi, mu_c, sigma_c``.  Here, before training, the encoder's mean and the
+    decoder are pretrained as an autoencoder for ``pretrain_updates`` updates
+    and the mixture is fitted on its embedding, started from the clusters of
+    the manifold initialisation where there is one (``cluster_init``), so the
+    prior's components and the anchor term agree.  Then, as for the other
+    models, the anchor (``init_weight``), neighbour (``consistency_weight``)
+    and balance (``balance_weight``) terms act on ``gamma``.  The paper's
+    objective is ``VaDEClustering(cluster_init=None, consistency_weight=0,
+    balance_weight=0, batch_size=100, learning_rate=2e-3)`` with
+    ``max_iter`` epochs and the paper's 500-500-2000 nets (``hidden_units``).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of mixture components K.
+    latent_dim : int, default=10
+        Dimension of the latent ``z`` (paper: 10).
+    likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
+        Decoder likelihood; "auto" takes Bernoulli when the training data lie
+        in [0, 1] and a Gaussian with a learned scale per feature otherwise.
+    pretrain_updates : int, default=300
+        Autoencoder updates before the mixture prior is fitted; 0 fits the
+        mixture on the embedding of the untrained encoder.
+    consistency_weight : float, default=10.0
+        Weight of the neighbour-agreement term on ``gamma``; 0 turns it off.
+    balance_weight : float, default=20.0
+        Weight of the cluster-balance term on ``gamma``; 0 turns it off.
+    cluster_init : {"manifold"} or None, default="manifold"
+        How clusters start.  "manifold": before training, up to 10,000
+        training rows are laid out in 10 dimensions by UMAP's objective on
+        their 15-nearest-neighbour graph and a Gaussian mixture is fitted
+        there (the N2D recipe); rows the mixture assigns with probability at
+        least 0.9 anchor ``gamma`` during training (see ``init_weight``) and
+        start the prior's components.  None starts from the pretrained
+        embedding alone, as the paper does.  Skipped on a warm start and
+        when partial labels are given.
+    init_weight : float, default=10.0
+        Weight of the cross-entropy between ``gamma`` of anchored rows and
+        their initial cluster; 0 turns it off.
+    label_weight : float, default=0.0
+        Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
+        ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
+        unlabelled rows) and adds this weight times the cross-entropy between
+        the labels and ``gamma`` of the labelled rows.
+    n_neighbors : int, default=10
+        Neighbours per row for the consistency term.
+    hidden_units : tuple of int, default=None
+        Hidden widths of the encoder and decoder; None means two layers of
+        256 (a 1024-unit dense layer for the convolutional nets).
+    image_shape : tuple of (channels, height, width), default=None
+        Set it for images given as flattened rows to use convolutional nets.
+    max_iter : int, default=None
+        Number of epochs (passes over the training rows).  None chooses the
+        number for about 500 updates (``ceil(n_samples / batch_size)`` per
+        epoch), between 1 and 200 epochs, so training time stops growing with
+        the number of rows.
+    n_iter_no_change : int, default=None
+        If set, hold out ``validation_fraction`` of the rows and stop when
+        their mean ELBO has not improved by ``tol`` nats for this many epochs,
+        keeping the best epoch's weights.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    tol : float, default=1e-4
+        Smallest gain of the held-out ELBO that counts as an improvement.
+    batch_size : int, default=256
+        Rows per mini-batch (paper: 100).
+    learning_rate : float, default=1e-3
+        Adam learning rate, for pretraining and training (paper: 2e-3).
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` continues training the
+        fitted networks and prior for ``max_iter`` more epochs, without
+        pretraining again.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the training forward passes ("bfloat16" under
+        :func:`torch.autocast`, meant for GPUs).
+    device : str, default="auto"
+        Torch device to train on: "auto" (CUDA, then MPS, then CPU), "cpu",
+        "cuda", "cuda:1", "mps".
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, pretraining, the latent draws, batch
+        order and :meth:`sample`.  The global NumPy and torch generators are
+        never touched.
+    verbose : int, default=0
+        If positive, show a progress bar with the ELBO of each epoch.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training row.
+    encoder_, decoder_ : torch.nn.Module
+        The fitted recognition network and decoder.
+    prior_ : MixturePrior
+        The fitted mixture prior (``logits``, ``means``, ``logvars``).
+    weights_ : ndarray of shape (n_clusters,)
+        The fitted cluster weights ``pi``.
+    decoder_scale_ : torch.nn.Module or None
+        Per-feature log standard deviation of the Gaussian likelihood.
+    likelihood_ : str
+        The likelihood used, "auto" resolved.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``seconds``, ``elbo``,
+        ``reconstruction``, ``kl_z``, ``kl_c``, the recipe's terms and, with
+        early stopping, ``validation_score``.
+    n_iter_ : int
+        Number of epochs run.
+    device_ : torch.device
+        Device the networks are on.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    GMVAEClustering : A mixture prior whose components depend on a second latent.
+    sklearn.mixture.GaussianMixture : ``sample`` here mimics its ``sample``.
+
+    Notes
+    -----
+    ``transform`` returns the latent mean ``mu(x)`` (columns ``z_mean0``, ...)
+    and ``inverse_transform`` decodes such rows.  ``score_samples`` is the
+    per-row ELBO in nats (one fixed draw of ``z``, so it is deterministic),
+    a lower bound on ``log p(x)`` comparable between models of the same
+    likelihood.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn_latent import VaDEClustering
+    >>> X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
+    >>> model = VaDEClustering(n_clusters=3, max_iter=20, random_state=0).fit(X)
+    >>> model.predict(X[:5]).shape
+    (5,)
+    >>> X_new, y_new = model.sample(6)
+    >>> X_new.shape, y_new.shape
+    ((6, 2), (6,))
+    """
+
+    _parameter_constraints = {
+        **BaseLatentClustering._parameter_constraints,
+        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "pretrain_updates": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        latent_dim=10,
+        likelihood="auto",
+        pretrain_updates=300,
+        consistency_weight=10.0,
+        balance_weight=20.0,
+        cluster_init="manifold",
+        init_weight=10.0,
+        label_weight=0.0,
+        n_neighbors=10,
+        hidden_units=None,
+        image_shape=None,
+        max_iter=None,
+        n_iter_no_change=None,
+        validation_fraction=0.1,
+        tol=1e-4,
+        batch_size=256,
+        learning_rate=1e-3,
+        warm_start=False,
+        precision="float32",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.likelihood = likelihood
+        self.pretrain_updates = pretrain_updates
+        self.consistency_weight = consistency_weight
+        self.balance_weight = balance_weight
+        self.cluster_init = cluster_init
+        self.init_weight = init_weight
+        self.label_weight = label_weight
+        self.n_neighbors = n_neighbors
+        self.hidden_units = hidden_units
+        self.image_shape = image_shape
+        self.max_iter = max_iter
+        self.n_iter_no_change = n_iter_no_change
+        self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.warm_start = warm_start
+        self.precision = precision
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- model
+    def _build(self, n_features, unit_interval):
+        hidden = self._hidden_units(n_features)
+        self.likelihood_ = resolve_likelihood(self.likelihood, unit_interval)
+        self.encoder_ = HeadedNet(
+            make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
+            {"z_mean": self.latent_dim, "z_logvar": self.latent_dim},
+        )
+        # The decoder outputs Bernoulli logits or Gaussian means: no activation.
+        self.decoder_ = make_generator(
+            self.latent_dim, n_features, self.image_shape, hidden, "linear"
+        )
+        self.decoder_scale_ = make_decoder_scale(self.likelihood_, n_features)
+        self.prior_ = MixturePrior(self.n_clusters, self.latent_dim)
+
+    def _check_data_against_params(self, X):
+        super()._check_data_against_params(X)
+        check_likelihood_range(self.likelihood, X)
+
+    def _make_optimizers(self):
+        parameters = [p for module in self._modules() for p in module.parameters()]
+        return torch.optim.Adam(parameters, lr=self.learning_rate)
+
+    def _initialize(self, X, train_rows, known_clusters, random):
+        """Pretrain the autoencoder, then fit the mixture prior on its embedding (sec. 3.3)."""
+        self._pretrain_autoencoder(X, train_rows, random)
+        rows = train_rows
+        if rows.shape[0] > _MIXTURE_ROWS:
+            rows = np.sort(random.numpy.choice(rows, _MIXTURE_ROWS, replace=False))
+        with self._inference():
+            embedding = self._recognise(as_tensor(take_rows(X, rows), self.device_))[0]
+        embedding = embedding.double().cpu().numpy()
+        if not np.isfinite(embedding).all():
+            bad = "nan" if np.isnan(embedding).any() else "inf"
+            raise TrainingDivergedError(
+                f"{type(self).__name__}: the pretrained embedding became {bad} in epoch 0 (the "
+                "autoencoder pretraining). Lower learning_rate, scale the features (e.g. "
+                "StandardScaler or MinMaxScaler), or check the data for extreme values."
+            )
+        mixture = GaussianMixture(
+            self.n_clusters,
+            covariance_type="diag",
+            # Components no narrower than a tenth of the embedding's spread: from a
+            # barely trained encoder, near-point components give gamma no gradient.
+            reg_covar=0.01 * float(embedding.var(axis=0).mean()) + 1e-6,
+            means_init=self._cluster_means(
+                embedding, None if known_clusters is None else known_clusters[rows]
+            ),
+            random_state=random.seed,
+        ).fit(embedding)
+        with torch.no_grad():
+            self.prior_.logits.copy_(torch.as_tensor(np.log(mixture.weights_)))
+            self.prior_.means.copy_(torch.as_tensor(mixture.means_))
+            self.prior_.logvars.copy_(torch.as_tensor(np.log(mixture.covariances_)))
+            # q(z | x) starts as narrow as the components: the untrained variance
+            # head (about 1) would draw z far outside the embedding, where gamma
+            # is noise, and the pretrained clusters would be lost in the first epochs.
+            variance_head = self.encoder_.heads["z_logvar"]
+            variance_head.weight.zero_()
+            variance_head.bias.fill_(float(np.log(mixture.covariances_.mean())))
+
+    def _cluster_means(self, embedding, known_clusters):
+        """Each cluster's mean embedding over rows known to be in it; None unless all have some.
+
+        Starting the mixture there puts component k where the label or anchor
+        term will pull cluster k.
+        """
+        if known_clusters is None:
+            return None
+        clusters = np.arange(self.n_clusters)
+        if not np.isin(clusters, known_clusters).all():
+            return None
+        return np.stack([embedding[known_clusters == k].mean(axis=0) for k in clusters])
+
+    def _pretrain_autoencoder(self, X, train_rows, random):
+        """Fit the encoder's mean and the decoder as an autoencoder, on the likelihood."""
+        if self.pretrain_updates == 0:
+            return
+        parameters = [
+            *self.encoder_.parameters(),
+            *self.decoder_.parameters(),
+            *([] if self.decoder_scale_ is None else self.decoder_scale_.parameters()),
+        ]
+        optimizer = torch.optim.Adam(parameters, lr=self.learning_rate)
+        batch_size = min(self.batch_size, train_rows.shape[0])
+        for module in self._modules():
+            module.train()
+        for _ in range(self.pretrain_updates):
+            # One batch at a time: a sparse or memory-mapped X is never copied whole.
+            picked = np.sort(random.numpy.choice(train_rows, batch_size, replace=False))
+            batch = as_tensor(take_rows(X, picked), self.device_)
+            with self._autocast():
+                decoded = self.decoder_(self._recognise(batch)[0])
+                loss = -reconstruction_log_likelihood(
+                    decoded, batch, self.likelihood_, self.decoder_scale_
+                ).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    def _recognise(self, X):
+        """Mean and clamped log-variance of q(z | x)."""
+        out = self.encoder_(X)
+        return out["z_mean"], out["z_logvar"].clamp(*_LOGVAR_RANGE)
+
+    def _gamma(self, z):
+        """q(c | x) as p(c | z) under the mixture prior (paper, eq. 16)."""
+        return self.prior_.log_joint(z).softmax(dim=-1)
+
+    def _elbo_terms(self, X, noise):
+        """Per-row ELBO terms (paper, eq. 12) and gamma, with ``z = mu + sigma * noise``."""
+        z_mean, z_logvar = self._recognise(X)
+        z = z_mean + (0.5 * z_logvar).exp() * noise
+        reconstruction = reconstruction_log_likelihood(
+            self.decoder_(z), X, self.likelihood_, self.decoder_scale_
+        )
+        log_joint = self.prior_.log_joint(z)
+        gamma = log_joint.softmax(dim=-1)
+        log_gamma = log_joint.log_softmax(dim=-1)
+        prior_logvars = self.prior_.logvars.clamp(*_LOGVAR_RANGE)
+        # E_q[log q(z | x) - log p(z | c)] weighted by gamma; the 2*pi terms cancel.
+        kl_z = 0.5 * (
+            gamma
+            * (
+                prior_logvars
+                + (z_logvar.exp().unsqueeze(1) + (z_mean.unsqueeze(1) - self.prior_.means) ** 2)
+                / prior_logvars.exp()
+            ).sum(dim=-1)
+        ).sum(dim=-1) - 0.5 * (1 + z_logvar).sum(dim=-1)
+        kl_c = (gamma * (log_gamma - self.prior_.logits.log_softmax(dim=0))).sum(dim=-1)
+        return {"reconstruction": reconstruction, "kl_z": kl_z, "kl_c": kl_c, "gamma": gamma}
+
+    def _train_step(self, batch, optimizer, random):
+        rows = batch.rows
+        noise = random.randn(*rows.shape[:1], self.latent_dim, device=rows.device)
+        with self._autocast():
+            terms = self._elbo_terms(rows, noise)
+            elbo = (terms["reconstruction"] - terms["kl_z"] - terms["kl_c"]).mean()
+            regularizer, losses = self._recipe_loss(batch, terms["gamma"])
+            loss = -elbo + regularizer
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.update(
+            elbo=elbo.detach(),
+            **{name: terms[name].mean().detach() for name in ("reconstruction", "kl_z", "kl_c")},
+        )
+        return losses
+
+    # ------------------------------------------------------------ inference
+    def _cluster_proba(self, X):
+        return self._gamma(self._recognise(X)[0])
+
+    def _encode(self, X):
+        return self._recognise(X)[0]
+
+    def _feature_names_out(self):
+        return [f"z_mean{i}" for i in range(self._fitted_params.latent_dim)]
+
+    #: The per-row ELBO in nats, which rises as the model fits.
+    _progress_loss = "elbo"
+
+    def _decode(self, Z):
+        return decoded_mean(self.decoder_(Z), self.likelihood_)
+
+    def _generate(self, y, random):
+        # Ancestral sampling (paper, sec. 3.1): z ~ N(mu_c, sigma_c^2), then decode z.
+        mean = self.prior_.means[y]
+        std = (0.5 * self.prior_.logvars[y].clamp(*_LOGVAR_RANGE)).exp()
+        return self._decode(mean + std * random.randn(*mean.shape, device=y.device))
+
+    def _cluster_weights(self):
+        return self.weights_
+
+    @property
+    def weights_(self):
+        """The fitted cluster weights ``pi``."""
+        with torch.no_grad():
+            return F.softmax(self.prior_.logits.double(), dim=0).cpu().numpy()
+
+    def _score_samples(self, X):
+        # One fixed draw of z for every row, so a row's score does not depend on its batch.
+        generator = torch.Generator(device=X.device).manual_seed(0)
+        noise = torch.randn(1, self._fitted_params.latent_dim, generator=generator, device=X.device)
+        terms = self._elbo_terms(X, noise)
+        return terms["reconstruction"] - terms["kl_z"] - terms["kl_c"]
+
+    @property
+    def _n_features_out(self):
+        return self._fitted_params.latent_dim
