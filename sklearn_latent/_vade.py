@@ -307,27 +307,44 @@ class VaDEClustering(BaseLatentClustering):
                 "autoencoder pretraining). Lower learning_rate, scale the features (e.g. "
                 "StandardScaler or MinMaxScaler), or check the data for extreme values."
             )
-        mixture = GaussianMixture(
-            self.n_clusters,
-            covariance_type="diag",
-            # Components no narrower than a tenth of the embedding's spread: from a
-            # barely trained encoder, near-point components give gamma no gradient.
-            reg_covar=0.01 * float(embedding.var(axis=0).mean()) + 1e-6,
-            means_init=self._cluster_means(
-                embedding, None if known_clusters is None else known_clusters[rows]
-            ),
-            random_state=random.seed,
-        ).fit(embedding)
+        weights, means, variances = self._fit_mixture(
+            embedding, None if known_clusters is None else known_clusters[rows], random
+        )
         with torch.no_grad():
-            self.prior_.logits.copy_(torch.as_tensor(np.log(mixture.weights_)))
-            self.prior_.means.copy_(torch.as_tensor(mixture.means_))
-            self.prior_.logvars.copy_(torch.as_tensor(np.log(mixture.covariances_)))
+            self.prior_.logits.copy_(torch.as_tensor(np.log(weights)))
+            self.prior_.means.copy_(torch.as_tensor(means))
+            self.prior_.logvars.copy_(torch.as_tensor(np.log(variances)))
             # q(z | x) starts as narrow as the components: the untrained variance
             # head (about 1) would draw z far outside the embedding, where gamma
             # is noise, and the pretrained clusters would be lost in the first epochs.
             variance_head = self.encoder_.heads["z_logvar"]
             variance_head.weight.zero_()
-            variance_head.bias.fill_(float(np.log(mixture.covariances_.mean())))
+            variance_head.bias.fill_(float(np.log(variances.mean())))
+
+    def _fit_mixture(self, embedding, known_clusters, random):
+        """Weights, means and variances of a diagonal Gaussian mixture on the embedding."""
+        # Components no narrower than a tenth of the embedding's spread: from a
+        # barely trained encoder, near-point components give gamma no gradient.
+        reg_covar = 0.01 * float(embedding.var(axis=0).mean()) + 1e-4
+        try:
+            mixture = GaussianMixture(
+                self.n_clusters,
+                covariance_type="diag",
+                reg_covar=reg_covar,
+                means_init=self._cluster_means(embedding, known_clusters),
+                random_state=random.seed,
+            ).fit(embedding)
+        except ValueError:
+            # An embedding collapsed to (nearly) one point has no clusters to find:
+            # start every component there, a little apart, and let training split them.
+            spread = np.sqrt(embedding.var(axis=0) + reg_covar)
+            offsets = random.numpy.standard_normal((self.n_clusters, embedding.shape[1]))
+            return (
+                np.full(self.n_clusters, 1 / self.n_clusters),
+                embedding.mean(axis=0) + 0.1 * spread * offsets,
+                np.tile(spread**2, (self.n_clusters, 1)),
+            )
+        return mixture.weights_, mixture.means_, mixture.covariances_
 
     def _cluster_means(self, embedding, known_clusters):
         """Each cluster's mean embedding over rows known to be in it; None unless all have some.
