@@ -9,7 +9,8 @@ generated rows against the training rows of each cluster (``labels_``): the
 mean over clusters, and the lowest cluster.  1 means a cluster's generated
 rows are as far apart as its real rows.  Besides the defaults, it measures
 the knobs that spread a GAN's rows within a cluster: ClusterGAN's ``sigma``
-and the Localized GAN ``orthonormality_weight``.
+(the paper's 0.1 against the default 0.5) and the Localized GAN
+``orthonormality_weight``.
 
 Usage::
 
@@ -24,19 +25,25 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
+from sklearn_latent import (
+    ClusterGANClustering,
+    GMVAEClustering,
+    InfoGANClustering,
+    VaDEClustering,
+)
 from sklearn_latent.metrics import cluster_accuracy, sample_diversity
 
 CONFIGS = {
     "ClusterGAN": (ClusterGANClustering, {}),
-    "ClusterGAN sigma=0.5": (ClusterGANClustering, {"sigma": 0.5}),
-    "ClusterGAN orthonormality_weight=0.01": (
+    "ClusterGAN sigma=0.1": (ClusterGANClustering, {"sigma": 0.1}),
+    "ClusterGAN sigma=0.1 orthonormality_weight=0.01": (
         ClusterGANClustering,
-        {"orthonormality_weight": 0.01},
+        {"sigma": 0.1, "orthonormality_weight": 0.01},
     ),
     "GMVAE": (GMVAEClustering, {}),
     "InfoGAN": (InfoGANClustering, {}),
     "InfoGAN orthonormality_weight=0.01": (InfoGANClustering, {"orthonormality_weight": 0.01}),
+    "VaDE": (VaDEClustering, {}),
 }
 
 
