@@ -85,8 +85,12 @@ def _tangent_measures(model, X):
 @pytest.mark.parametrize("estimator_class", GANS, ids=lambda cls: cls.__name__)
 def test_manifold_terms_do_what_they_penalise(estimator_class, blobs):
     X, _ = blobs
-    # Without the manifold initialisation, whose anchor alone makes posteriors flat.
+    # Without the manifold initialisation, whose anchor alone makes posteriors flat,
+    # and at the paper's sigma for ClusterGAN, the setting this test was measured at:
+    # on these tiny fits the smoothness gap is of the order of the seeds' spread.
     params = {"n_clusters": 3, "random_state": 0, "cluster_init": None}
+    if estimator_class is ClusterGANClustering:
+        params["sigma"] = 0.1
     plain = _tangent_measures(fast(estimator_class, **params).fit(X), X)
     smooth = fast(estimator_class, manifold_weight=10.0, **params).fit(X)
     orthonormal = fast(estimator_class, orthonormality_weight=1.0, **params).fit(X)
