@@ -13,24 +13,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseLatentClustering
 from ._likelihood import (
+    LOGVAR_RANGE,
     check_likelihood_range,
     decoded_mean,
+    gaussian_kl,
     gaussian_log_density,
     make_decoder_scale,
     reconstruction_log_likelihood,
     resolve_likelihood,
 )
 from ._networks import HeadedNet, MLPTrunk, make_generator, make_trunk
-
-# Log-variances are clamped to keep exp() finite while the nets are untrained.
-_LOGVAR_RANGE = (-10.0, 10.0)
-
-
-def _gaussian_kl(mean_q, logvar_q, mean_p, logvar_p):
-    """KL(N(mean_q, exp(logvar_q)) || N(mean_p, exp(logvar_p))), summed over the last axis."""
-    return 0.5 * (
-        logvar_p - logvar_q + (logvar_q.exp() + (mean_q - mean_p) ** 2) / logvar_p.exp() - 1
-    ).sum(dim=-1)
 
 
 def _elbo(terms):
@@ -314,9 +306,9 @@ class GMVAEClustering(BaseLatentClustering):
         out = self.encoder_(y)
         return (
             out["x_mean"],
-            out["x_logvar"].clamp(*_LOGVAR_RANGE),
+            out["x_logvar"].clamp(*LOGVAR_RANGE),
             out["w_mean"],
-            out["w_logvar"].clamp(*_LOGVAR_RANGE),
+            out["w_logvar"].clamp(*LOGVAR_RANGE),
         )
 
     def _mixture(self, w):
@@ -325,7 +317,7 @@ class GMVAEClustering(BaseLatentClustering):
         moments = self.prior_(w)["moments"].view(
             *w.shape[:-1], fitted.n_clusters, 2, fitted.latent_dim
         )
-        return moments[..., 0, :], moments[..., 1, :].clamp(*_LOGVAR_RANGE)
+        return moments[..., 0, :], moments[..., 1, :].clamp(*LOGVAR_RANGE)
 
     def _draw(self, mean, logvar, noise):
         """Reparameterised draws: ``noise`` has shape (M, B, d) or (M, 1, d)."""
@@ -358,11 +350,11 @@ class GMVAEClustering(BaseLatentClustering):
 
         posterior, mixture_mean, mixture_logvar = self._posterior(x, w)  # (M, B, K)
         # E_q[ sum_k p(z=k | x, w) KL(q(x | y) || p(x | z=k, w)) ]: the conditional prior term.
-        kl_x = _gaussian_kl(
+        kl_x = gaussian_kl(
             x_mean.unsqueeze(1), x_logvar.unsqueeze(1), mixture_mean, mixture_logvar
         )
         conditional_prior = (posterior * kl_x).sum(dim=-1).mean(dim=0)
-        w_prior = _gaussian_kl(w_mean, w_logvar, torch.zeros_like(w_mean), torch.zeros_like(w_mean))
+        w_prior = gaussian_kl(w_mean, w_logvar, torch.zeros_like(w_mean), torch.zeros_like(w_mean))
         log_ratio = posterior.clamp_min(1e-12).log() + math.log(self._fitted_params.n_clusters)
         z_prior = (posterior * log_ratio).sum(dim=-1).mean(dim=0)
         return {

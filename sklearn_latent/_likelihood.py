@@ -1,8 +1,8 @@
-"""The data likelihood p(row | latent) of the variational models (GMVAE, VaDE).
+"""What the variational models (GMVAE, VaDE) share: the data likelihood and Gaussian terms.
 
 Rows in [0, 1] (pixels, min-max scaled features) get a Bernoulli likelihood
-on the decoder's logits, as the papers use for MNIST; other rows a Gaussian
-with a learned scale per feature.
+p(row | latent) on the decoder's logits, as the papers use for MNIST; other
+rows a Gaussian with a learned scale per feature.
 """
 
 import math
@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 _LOG_2PI = math.log(2 * math.pi)
+#: Log-variances are clamped to keep exp() finite while the nets are untrained.
+LOGVAR_RANGE = (-10.0, 10.0)
 
 
 class FeatureLogScale(nn.Module):
@@ -29,6 +31,13 @@ class FeatureLogScale(nn.Module):
 def gaussian_log_density(value, mean, logvar):
     """Elementwise log N(value; mean, exp(logvar))."""
     return -0.5 * (_LOG_2PI + logvar + (value - mean) ** 2 / logvar.exp())
+
+
+def gaussian_kl(mean_q, logvar_q, mean_p, logvar_p):
+    """KL(N(mean_q, exp(logvar_q)) || N(mean_p, exp(logvar_p))), summed over the last axis."""
+    return 0.5 * (
+        logvar_p - logvar_q + (logvar_q.exp() + (mean_q - mean_p) ** 2) / logvar_p.exp() - 1
+    ).sum(dim=-1)
 
 
 def resolve_likelihood(likelihood, unit_interval):

@@ -1,6 +1,5 @@
 """VaDE (Jiang, Zheng, Tan, Tang, Zhou, IJCAI 2017) as a scikit-learn clusterer."""
 
-import math
 from numbers import Integral
 
 import numpy as np
@@ -13,16 +12,17 @@ from torch import nn
 from ._base import BaseLatentClustering, TrainingDivergedError
 from ._data import as_tensor, take_rows
 from ._likelihood import (
+    LOGVAR_RANGE,
     check_likelihood_range,
     decoded_mean,
+    gaussian_kl,
+    gaussian_log_density,
     make_decoder_scale,
     reconstruction_log_likelihood,
     resolve_likelihood,
 )
 from ._networks import HeadedNet, make_generator, make_trunk
 
-# Log-variances are clamped to keep exp() finite while the nets are untrained.
-_LOGVAR_RANGE = (-10.0, 10.0)
 #: Rows of the pretrained embedding the mixture prior is fitted on, at most.
 _MIXTURE_ROWS = 10_000
 
@@ -47,11 +47,12 @@ class MixturePrior(nn.Module):
 
     def log_joint(self, z):
         """log p(c) + log p(z | c) for every cluster c: shape (..., K)."""
-        logvars = self.logvars.clamp(*_LOGVAR_RANGE)
-        log_density = -0.5 * (
-            math.log(2 * math.pi) + logvars + (z.unsqueeze(-2) - self.means) ** 2 / logvars.exp()
-        ).sum(dim=-1)
-        return self.logits.log_softmax(dim=0) + log_density
+        log_density = gaussian_log_density(z.unsqueeze(-2), self.means, self.clamped_logvars())
+        return self.logits.log_softmax(dim=0) + log_density.sum(dim=-1)
+
+    def clamped_logvars(self):
+        """The components' log-variances, kept where exp() stays finite."""
+        return self.logvars.clamp(*LOGVAR_RANGE)
 
 
 class VaDEClustering(BaseLatentClustering):
@@ -388,7 +389,7 @@ class VaDEClustering(BaseLatentClustering):
     def _recognise(self, X):
         """Mean and clamped log-variance of q(z | x)."""
         out = self.encoder_(X)
-        return out["z_mean"], out["z_logvar"].clamp(*_LOGVAR_RANGE)
+        return out["z_mean"], out["z_logvar"].clamp(*LOGVAR_RANGE)
 
     def _gamma(self, z):
         """q(c | x) as p(c | z) under the mixture prior (paper, eq. 16)."""
@@ -401,19 +402,18 @@ class VaDEClustering(BaseLatentClustering):
         reconstruction = reconstruction_log_likelihood(
             self.decoder_(z), X, self.likelihood_, self.decoder_scale_
         )
-        log_joint = self.prior_.log_joint(z)
-        gamma = log_joint.softmax(dim=-1)
-        log_gamma = log_joint.log_softmax(dim=-1)
-        prior_logvars = self.prior_.logvars.clamp(*_LOGVAR_RANGE)
-        # E_q[log q(z | x) - log p(z | c)] weighted by gamma; the 2*pi terms cancel.
-        kl_z = 0.5 * (
+        log_gamma = self.prior_.log_joint(z).log_softmax(dim=-1)
+        gamma = log_gamma.exp()
+        # E_q[log q(z | x) - sum_c gamma_c log p(z | c)] = sum_c gamma_c KL(q(z | x) || p(z | c)).
+        kl_z = (
             gamma
-            * (
-                prior_logvars
-                + (z_logvar.exp().unsqueeze(1) + (z_mean.unsqueeze(1) - self.prior_.means) ** 2)
-                / prior_logvars.exp()
-            ).sum(dim=-1)
-        ).sum(dim=-1) - 0.5 * (1 + z_logvar).sum(dim=-1)
+            * gaussian_kl(
+                z_mean.unsqueeze(1),
+                z_logvar.unsqueeze(1),
+                self.prior_.means,
+                self.prior_.clamped_logvars(),
+            )
+        ).sum(dim=-1)
         kl_c = (gamma * (log_gamma - self.prior_.logits.log_softmax(dim=0))).sum(dim=-1)
         return {"reconstruction": reconstruction, "kl_z": kl_z, "kl_c": kl_c, "gamma": gamma}
 
@@ -453,7 +453,7 @@ class VaDEClustering(BaseLatentClustering):
     def _generate(self, y, random):
         # Ancestral sampling (paper, sec. 3.1): z ~ N(mu_c, sigma_c^2), then decode z.
         mean = self.prior_.means[y]
-        std = (0.5 * self.prior_.logvars[y].clamp(*_LOGVAR_RANGE)).exp()
+        std = (0.5 * self.prior_.clamped_logvars()[y]).exp()
         return self._decode(mean + std * random.randn(*mean.shape, device=y.device))
 
     def _cluster_weights(self):
