@@ -11,7 +11,7 @@ A model subclass supplies its networks and losses through a few hooks
     says whether the training data lie in [0, 1] (pixels, min-max scaled rows),
     which picks a sigmoid/Bernoulli output where the model offers one;
 ``_make_optimizers()``
-    the optimisers ``_train_step`` receives;
+    the optimisers ``_train_step`` receives (default: one Adam over every network);
 ``_train_step(batch, optimizers, random)``
     one optimisation step on a :class:`~sklearn_latent._data.TrainingBatch`,
     returning a dict of detached 0-d loss tensors; forward passes go inside
@@ -306,9 +306,15 @@ class BaseLatentClustering(
     def _build(self, n_features, unit_interval):
         """Create the networks as fitted attributes (on the CPU)."""
 
-    @abstractmethod
     def _make_optimizers(self):
-        """The optimisers ``_train_step`` receives, made after the modules moved."""
+        """The optimisers ``_train_step`` receives, made after the modules moved.
+
+        By default one Adam at ``learning_rate`` over every network, as a
+        model trained on one objective (a VAE) needs; adversarial models
+        override it with one optimiser per player.
+        """
+        parameters = [p for module in self._modules() for p in module.parameters()]
+        return torch.optim.Adam(parameters, lr=self.learning_rate)
 
     @abstractmethod
     def _train_step(self, batch, optimizers, random):

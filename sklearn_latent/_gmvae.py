@@ -297,10 +297,6 @@ class GMVAEClustering(BaseLatentClustering):
         super()._check_data_against_params(X)
         check_likelihood_range(self.likelihood, X)
 
-    def _make_optimizers(self):
-        parameters = [p for module in self._modules() for p in module.parameters()]
-        return torch.optim.Adam(parameters, lr=self.learning_rate)
-
     def _recognise(self, y):
         """Means and clamped log-variances of q(x | y) and q(w | y)."""
         out = self.encoder_(y)

@@ -288,10 +288,6 @@ class VaDEClustering(BaseLatentClustering):
         super()._check_data_against_params(X)
         check_likelihood_range(self.likelihood, X)
 
-    def _make_optimizers(self):
-        parameters = [p for module in self._modules() for p in module.parameters()]
-        return torch.optim.Adam(parameters, lr=self.learning_rate)
-
     def _initialize(self, X, train_rows, known_clusters, random):
         """Pretrain the autoencoder, then fit the mixture prior on its embedding (sec. 3.3)."""
         self._pretrain_autoencoder(X, train_rows, random)
