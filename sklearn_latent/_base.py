@@ -10,27 +10,42 @@ A model subclass supplies its networks and losses through a few hooks
     create the fitted networks (attributes ending in ``_``); ``unit_interval``
     says whether the training data lie in [0, 1] (pixels, min-max scaled rows),
     which picks a sigmoid/Bernoulli output where the model offers one;
-``_make_optimizers()``
-    the optimisers ``_train_step`` receives (default: one Adam over every network);
+``_make_optimizers()`` (optional)
+    the optimisers ``_train_step`` receives (default: one Adam over every
+    network, ``self._adam(parameters, learning_rate)``, which applies ``betas``);
 ``_train_step(batch, optimizers, random)``
     one optimisation step on a :class:`~sklearn_latent._data.TrainingBatch`,
     returning a dict of detached 0-d loss tensors; forward passes go inside
-    ``self._autocast()`` so ``precision`` applies.  The step adds
-    ``self._recipe_loss(batch, proba)`` -- the shared training recipe on the
-    cluster posterior of the batch's real rows -- to the loss of the network
-    behind ``_cluster_proba``: that is all a model says of the recipe;
-``_cluster_proba(X)``, ``_encode(X)``, ``_decode(Z)``, ``_generate(y, random)``
-    tensor-in, tensor-out inference used by ``predict_proba``, ``transform``,
-    ``inverse_transform`` and ``sample`` (rows generated from clusters ``y``);
+    ``self._autocast()`` so ``precision`` applies, and ``self._update(optimizer,
+    loss)`` takes the step.  The step adds ``self._recipe_loss(batch, proba)``
+    -- the shared training recipe on the cluster posterior of the batch's real
+    rows -- to the loss of the network behind ``_cluster_proba``: that is all
+    a model says of the recipe;
+``_cluster_proba(X)``, ``_encode(X)``
+    tensor-in, tensor-out inference used by ``predict_proba`` and ``transform``;
 ``_score_samples(X)``
     the per-row, higher-is-better number behind ``score_samples``/``score``;
 ``_feature_names_out()``, ``_progress_loss``
     the names of the ``transform`` columns, and the ``history_`` entry the
     ``verbose`` bar shows;
+``_decode(Z)``, ``_generate(clusters, random)`` (optional)
+    the data rows of a batch of embeddings, and rows generated from a batch
+    of cluster indices: a model that defines them has ``inverse_transform`` and
+    ``sample``, one that does not (no decoder) has neither;
+``_check_data_against_params(X)`` (optional)
+    refuse, before any training, parameters that do not suit the data or
+    each other in ways the parameter constraints cannot say (call super);
 ``_initialize(X, train_rows, known_clusters, random)`` (optional)
     prepare the new networks from the training rows before training, e.g.
     autoencoder pretraining and a mixture fitted on its embedding; skipped on
     a warm start;
+``_begin_epoch(X, train_rows, random)`` (optional)
+    work done once per epoch before its steps, e.g. refreshing a target
+    distribution over the training rows (DEC), which the steps then read by
+    the batch's ``indices``;
+``_validation_score(X, rows)`` (optional)
+    the held-out number early stopping maximises, by default the mean of
+    ``_score_samples`` (a model whose ``score`` is not that mean overrides it);
 ``_cluster_weights()`` (optional)
     the cluster prior ``sample`` draws from, uniform unless the model learns it;
 ``_fit_assignment(X)`` (optional)
@@ -72,6 +87,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     make_constraint,
 )
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
@@ -271,6 +287,7 @@ class BaseLatentClustering(
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "betas": [tuple, list],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
@@ -299,6 +316,11 @@ class BaseLatentClustering(
             3,
             "three positive integers (channels, height, width)",
         ),
+        "betas": (
+            Interval(Real, 0, 1, closed="left"),
+            2,
+            "two numbers in [0, 1), Adam's (beta1, beta2), e.g. (0.9, 0.999)",
+        ),
     }
 
     # ------------------------------------------------------------------ hooks
@@ -314,7 +336,21 @@ class BaseLatentClustering(
         override it with one optimiser per player.
         """
         parameters = [p for module in self._modules() for p in module.parameters()]
-        return torch.optim.Adam(parameters, lr=self.learning_rate)
+        return self._adam(parameters, self.learning_rate)
+
+    def _adam(self, parameters, learning_rate):
+        """Adam at ``learning_rate`` with the ``betas`` parameter, the optimiser of every model."""
+        # torch refuses an int beta beside a float one
+        return torch.optim.Adam(
+            parameters, lr=learning_rate, betas=tuple(float(beta) for beta in self.betas)
+        )
+
+    @staticmethod
+    def _update(optimizer, loss):
+        """One step of ``optimizer`` down the gradient of ``loss``."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
     @abstractmethod
     def _train_step(self, batch, optimizers, random):
@@ -327,14 +363,6 @@ class BaseLatentClustering(
     @abstractmethod
     def _encode(self, X):
         """Latent embedding (the output of ``transform``) for a tensor batch."""
-
-    @abstractmethod
-    def _decode(self, Z):
-        """Data rows for a tensor batch of embeddings (``inverse_transform``)."""
-
-    @abstractmethod
-    def _generate(self, y, random):
-        """Rows generated from the model for a tensor batch of cluster indices ``y``."""
 
     @abstractmethod
     def _score_samples(self, X):
@@ -351,6 +379,29 @@ class BaseLatentClustering(
 
     #: The ``history_`` entry the ``verbose`` bar shows: the model's main loss.
     _progress_loss = None
+
+    def _decode(self, Z):
+        """Data rows for a tensor batch of embeddings (``inverse_transform``).
+
+        A model without a decoder leaves this undefined, and has no
+        ``inverse_transform``.
+        """
+        raise NotImplementedError
+
+    def _generate(self, clusters, random):
+        """Rows generated for a tensor batch of cluster indices (``sample``).
+
+        A model that cannot generate leaves this undefined, and has no ``sample``.
+        """
+        raise NotImplementedError
+
+    def _generates(self):
+        """Whether the model defines ``_generate``, so that it has ``sample``."""
+        return type(self)._generate is not BaseLatentClustering._generate
+
+    def _decodes(self):
+        """Whether the model defines ``_decode``, so that it has ``inverse_transform``."""
+        return type(self)._decode is not BaseLatentClustering._decode
 
     # -------------------------------------------------------------- training
     @with_callbacks
@@ -578,9 +629,10 @@ class BaseLatentClustering(
         if not warm_start:
             self._initialize(X, train_rows, labels if anchors is None else anchors, random)
         self._train_loop(
+            X,
             make_row_source(X, neighbors, labeled, device, anchors),
             train_rows,
-            (X, validation_rows),
+            validation_rows,
             self._make_optimizers(),
             random,
         )
@@ -620,6 +672,20 @@ class BaseLatentClustering(
         initialisation's anchors, so a model can start its own cluster
         parameters where the label or anchor term will pull them.
         """
+
+    def _begin_epoch(self, X, train_rows, random):
+        """Work done once per epoch before its steps; nothing by default.
+
+        ``X`` is the training data and ``train_rows`` the indices trained on;
+        the steps see each batch's positions in ``X`` as ``batch.indices``.
+        Inference over the rows here (``self._run_batched(self._cluster_proba,
+        X, train_rows)``) runs the networks in evaluation mode; the loop puts
+        them back in training mode afterwards.
+        """
+
+    def _validation_score(self, X, rows):
+        """The held-out number early stopping maximises: the mean of ``_score_samples``."""
+        return float(np.mean(self._run_batched(self._score_samples, X, rows), dtype=np.float64))
 
     def _cluster_weights(self):
         """The prior probability of each cluster, which ``sample`` draws counts from.
@@ -671,7 +737,7 @@ class BaseLatentClustering(
         order = random.numpy.permutation(n_samples)
         return order[:n_train], order[n_train:]
 
-    def _train_loop(self, row_source, train_rows, validation, optimizers, random):
+    def _train_loop(self, X, row_source, train_rows, validation_rows, optimizers, random):
         n_samples = train_rows.shape[0]
         # Balanced batches (sizes differ by at most one row) of at least two
         # rows: batch normalisation cannot train on a single row.
@@ -685,6 +751,7 @@ class BaseLatentClustering(
             for epoch in epochs:
                 progress.begin_epoch()
                 start = time.perf_counter()
+                self._begin_epoch(X, train_rows, random)
                 for module in self._modules():
                     module.train()
                 order = train_rows[random.numpy.permutation(n_samples)]
@@ -697,10 +764,8 @@ class BaseLatentClustering(
                         counts[name] = counts.get(name, 0) + 1
                 # One host synchronisation per epoch, not per batch.
                 record = {name: float(total) / counts[name] for name, total in totals.items()}
-                if validation[1] is not None:
-                    record["validation_score"] = float(
-                        np.mean(self._run_batched(self._score_samples, *validation))
-                    )
+                if validation_rows is not None:
+                    record["validation_score"] = self._validation_score(X, validation_rows)
                 self._check_finite(record, epoch)
                 record["seconds"] = time.perf_counter() - start
                 self.history_.append({"epoch": epoch + 1, **record})
@@ -708,7 +773,7 @@ class BaseLatentClustering(
                 finished_weights = self._weights()
                 if progress.end_epoch(record):
                     break  # a callback (sklearn.callback) asked to stop
-                if validation[1] is None:
+                if validation_rows is None:
                     continue
                 if record["validation_score"] > best_score + self.tol:
                     best_score, best_weights, epochs_without_gain = (
@@ -900,6 +965,7 @@ class BaseLatentClustering(
         _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray(self._feature_names_out(), dtype=object)
 
+    @available_if(_decodes)
     def inverse_transform(self, X):
         """Map latent embeddings back to data rows through the generator.
 
@@ -958,6 +1024,7 @@ class BaseLatentClustering(
         # Accumulated in float64: a float32 sum of large finite scores can overflow.
         return float(np.mean(self.score_samples(X), dtype=np.float64))
 
+    @available_if(_generates)
     def sample(self, n_samples=1):
         """Generate rows, with the cluster each was generated from.
 
@@ -1070,13 +1137,6 @@ class BaseLatentClustering(
     def _modules(self):
         """The fitted torch modules, so subclasses list nothing."""
         return [module for _, module in self._named_modules()]
-
-    def _generator_activation(self, unit_interval):
-        """Output of a generator with an ``output_activation`` parameter, "auto" resolved."""
-        if self.output_activation != "auto":
-            return self.output_activation
-        # A sigmoid keeps generated pixels in range, as the GAN papers do for MNIST.
-        return "sigmoid" if unit_interval else "linear"
 
     def _check_data_against_params(self, X):
         n_samples, n_features = X.shape

@@ -1,7 +1,6 @@
 """ClusterGAN (Mukherjee, Asnani, Lin, Kannan, AAAI 2019) as a scikit-learn clusterer."""
 
-from numbers import Integral, Real
-from types import SimpleNamespace
+from numbers import Real
 
 import torch
 import torch.nn.functional as F
@@ -9,18 +8,12 @@ from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseLatentClustering, seed_from_random_state
-from ._losses import (
-    critic_loss,
-    generator_loss,
-    gradient_penalty,
-    posterior_tangent_smoothness,
-    tangent_orthonormality,
-)
+from ._base import seed_from_random_state
+from ._gan import BaseGANClustering
 from ._networks import HeadedNet, make_generator, make_trunk
 
 
-class ClusterGANClustering(BaseLatentClustering):
+class ClusterGANClustering(BaseGANClustering):
     """ClusterGAN: clustering in the latent space of a generative adversarial net.
 
     Mukherjee, Asnani, Lin and Kannan, "ClusterGAN: Latent Space Clustering in
@@ -145,9 +138,12 @@ class ClusterGANClustering(BaseLatentClustering):
     batch_size : int, default=256
         Rows per mini-batch; batches are balanced so none has a single row.
     learning_rate : float, default=1e-3
-        Adam learning rate of all three networks (paper: 1e-4).
+        Adam learning rate of D, and of G and E unless
+        ``generator_learning_rate`` is set (paper: 1e-4).
+    generator_learning_rate : float, default=None
+        Adam learning rate of G and E; None uses ``learning_rate``.
     betas : tuple of float, default=(0.5, 0.9)
-        Adam's ``(beta1, beta2)`` (paper: (0.5, 0.9)).
+        Adam's ``(beta1, beta2)`` for all three networks (paper: (0.5, 0.9)).
     cluster_assignment : {"encoder", "kmeans"}, default="encoder"
         How rows get clusters: the argmax of ``softmax(E_c(x))``, or k-means
         on the embedding ``E(x) = [softmax(z_c), z_n]`` as in the official
@@ -228,22 +224,11 @@ class ClusterGANClustering(BaseLatentClustering):
     """
 
     _parameter_constraints = {
-        **BaseLatentClustering._parameter_constraints,
+        **BaseGANClustering._parameter_constraints,
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "beta_n": [Interval(Real, 0, None, closed="left")],
         "beta_c": [Interval(Real, 0, None, closed="left")],
-        "loss": [StrOptions({"wgan-gp", "nonsaturating"})],
-        "n_critic": [Interval(Integral, 1, None, closed="left")],
-        "gradient_penalty": [Interval(Real, 0, None, closed="left")],
-        "betas": [tuple, list],
-        "manifold_weight": [Interval(Real, 0, None, closed="left")],
-        "orthonormality_weight": [Interval(Real, 0, None, closed="left")],
         "cluster_assignment": [StrOptions({"encoder", "kmeans"})],
-        "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
-    }
-    _sequence_constraints = {
-        **BaseLatentClustering._sequence_constraints,
-        "betas": (Interval(Real, 0, 1, closed="left"), 2, "two numbers in [0, 1), e.g. (0.5, 0.9)"),
     }
 
     def __init__(
@@ -273,6 +258,7 @@ class ClusterGANClustering(BaseLatentClustering):
         tol=1e-4,
         batch_size=256,
         learning_rate=1e-3,
+        generator_learning_rate=None,
         betas=(0.5, 0.9),
         cluster_assignment="encoder",
         output_activation="auto",
@@ -306,6 +292,7 @@ class ClusterGANClustering(BaseLatentClustering):
         self.tol = tol
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.generator_learning_rate = generator_learning_rate
         self.betas = betas
         self.cluster_assignment = cluster_assignment
         self.output_activation = output_activation
@@ -331,111 +318,79 @@ class ClusterGANClustering(BaseLatentClustering):
             {"z_n": self.latent_dim, "z_c": self.n_clusters},
         )
 
-    def _make_optimizers(self):
-        adam = {"lr": self.learning_rate, "betas": tuple(float(beta) for beta in self.betas)}
-        return SimpleNamespace(
-            critic=torch.optim.Adam(self.discriminator_.parameters(), **adam),
-            generator=torch.optim.Adam(
-                [*self.generator_.parameters(), *self.encoder_.parameters()], **adam
-            ),
-            step=0,
-        )
+    def _generator_parameters(self):
+        return [*self.generator_.parameters(), *self.encoder_.parameters()]
 
-    def _prior(self, n_samples, random, device):
-        """z = (z_n, z_c): z_n ~ N(0, sigma^2 I), z_c one-hot e_k, k uniform (paper, sec. 3)."""
+    def _draw_latent(self, clusters, random):
+        """z = [z_n, z_c]: z_n ~ N(0, sigma^2 I), z_c one-hot (paper, sec. 3); and z_n."""
         fitted = self._fitted_params
-        k = random.randint(fitted.n_clusters, (n_samples,), device=device)
-        z_n = fitted.sigma * random.randn(n_samples, fitted.latent_dim, device=device)
-        return z_n, k
+        z_n = fitted.sigma * random.randn(
+            clusters.shape[0], fitted.latent_dim, device=clusters.device
+        )
+        return self._latent(z_n, F.one_hot(clusters, fitted.n_clusters).float()), z_n
 
     def _latent(self, z_n, z_c):
         return torch.cat([z_n, z_c], dim=1)
 
-    def _manifold_terms(self, latent, random):
-        """The Localized GAN terms at ``latent``, weighted, and their record."""
-        total, record = 0.0, {}
-        if self.manifold_weight == 0 and self.orthonormality_weight == 0:
-            return total, record  # the default: nothing to build on the training step
+    def _latent_scale(self, device):
         # Tangent directions run along z_n only, in units of its prior std sigma.
-        scale = torch.zeros(latent.shape[1], device=latent.device)
+        scale = torch.zeros(self.latent_dim + self.n_clusters, device=device)
         scale[: self.latent_dim] = self.sigma
-        if self.manifold_weight > 0:
-            smoothness = posterior_tangent_smoothness(
-                self._cluster_proba, self.generator_, latent, scale, random
-            )
-            total = total + self.manifold_weight * smoothness
-            record["tangent_smoothness"] = smoothness.detach()
-        if self.orthonormality_weight > 0:
-            orthonormality = tangent_orthonormality(self.generator_, latent, scale, random)
-            total = total + self.orthonormality_weight * orthonormality
-            record["tangent_orthonormality"] = orthonormality.detach()
-        return total, record
-
-    def _critic(self, x):
-        return self.discriminator_(x)["score"].squeeze(1)
+        return scale
 
     def _train_step(self, batch, optimizers, random):
         real = batch.rows
-        device = real.device
-        n_samples = real.shape[0]
+        n_samples, device = real.shape[0], real.device
         losses = {}
 
-        z_n, k = self._prior(n_samples, random, device)
+        k = random.randint(self.n_clusters, (n_samples,), device=device)
+        latent, _ = self._draw_latent(k, random)
         with self._autocast():
             with torch.no_grad():
-                fake = self.generator_(self._latent(z_n, F.one_hot(k, self.n_clusters).float()))
-            critic = critic_loss(self._critic(real), self._critic(fake), self.loss)
-            if self.loss == "wgan-gp" and self.gradient_penalty > 0:
-                critic = critic + self.gradient_penalty * gradient_penalty(
-                    self._critic, real, fake, random
-                )
-        optimizers.critic.zero_grad(set_to_none=True)
-        critic.backward()
-        optimizers.critic.step()
+                fake = self.generator_(latent)
+            critic = self._critic_loss(real, fake, self._critic(real), self._critic(fake), random)
+        self._update(optimizers.critic, critic)
         losses["critic"] = critic.detach()
-
-        # G and E step on the first of every n_critic critic steps, counted over
-        # the whole fit: any fit, however few its batches, trains all three nets.
-        critic_steps, optimizers.step = optimizers.step, optimizers.step + 1
-        if critic_steps % self.n_critic:
+        if not self._generator_turn(optimizers):
             return losses
 
-        self.discriminator_.requires_grad_(False)
-        z_n, k = self._prior(n_samples, random, device)
-        latent = self._latent(z_n, F.one_hot(k, self.n_clusters).float())
-        with self._autocast():
-            fake = self.generator_(latent)
-            adversarial = generator_loss(self._critic(fake), self.loss)
-            codes = self.encoder_(fake)
-            # Latent recovery terms of the ClusterGAN objective (paper, eq. 3).
-            z_n_loss = F.mse_loss(codes["z_n"], z_n)
-            z_c_loss = F.cross_entropy(codes["z_c"], k)
-            # The recipe's terms on E's posterior for real rows (class docstring).
-            regularizer, record = self._recipe_loss(batch, self._cluster_proba(real))
-            manifold_loss, manifold_record = self._manifold_terms(latent, random)
-            total = (
-                adversarial
-                + self.beta_n * z_n_loss
-                + self.beta_c * z_c_loss
-                + regularizer
-                + manifold_loss
-            )
-        losses.update(record, **manifold_record)
-        optimizers.generator.zero_grad(set_to_none=True)
-        total.backward()
-        optimizers.generator.step()
-        self.discriminator_.requires_grad_(True)
+        k = random.randint(self.n_clusters, (n_samples,), device=device)
+        latent, z_n = self._draw_latent(k, random)
+        with self._frozen_critic():
+            with self._autocast():
+                fake = self.generator_(latent)
+                adversarial = self._generator_adversarial_loss(self._critic(fake))
+                codes = self.encoder_(fake)
+                # Latent recovery terms of the ClusterGAN objective (paper, eq. 3).
+                z_n_loss = F.mse_loss(codes["z_n"], z_n)
+                z_c_loss = F.cross_entropy(codes["z_c"], k)
+                # The recipe's terms on E's posterior for real rows (class docstring).
+                regularizer, record = self._recipe_loss(batch, self._cluster_proba(real))
+                # E is the posterior's network and trains with G: both Localized GAN terms here.
+                smoothness, smoothness_record = self._tangent_smoothness(latent, random)
+                orthonormality, orthonormality_record = self._tangent_orthonormality(latent, random)
+                total = (
+                    adversarial
+                    + self.beta_n * z_n_loss
+                    + self.beta_c * z_c_loss
+                    + regularizer
+                    + smoothness
+                    + orthonormality
+                )
+            self._update(optimizers.generator, total)
         losses.update(
-            adversarial=adversarial.detach(), z_n=z_n_loss.detach(), z_c=z_c_loss.detach()
+            record,
+            **smoothness_record,
+            **orthonormality_record,
+            adversarial=adversarial.detach(),
+            z_n=z_n_loss.detach(),
+            z_c=z_c_loss.detach(),
         )
         return losses
 
     # ------------------------------------------------------------ inference
     def _cluster_posterior_weights(self):
-        return {
-            name: getattr(self, name)
-            for name in ("beta_c", "manifold_weight")
-        }
+        return {**super()._cluster_posterior_weights(), "beta_c": self.beta_c}
 
     def _fit_assignment(self, X):
         fitted = self._fitted_params
@@ -494,11 +449,6 @@ class ClusterGANClustering(BaseLatentClustering):
         fitted = self._fitted_params
         z_c, z_n = Z.split([fitted.n_clusters, fitted.latent_dim], dim=1)
         return self.generator_(self._latent(z_n, z_c))
-
-    def _generate(self, y, random):
-        z_n, _ = self._prior(y.shape[0], random, y.device)
-        one_hot = F.one_hot(y, self._fitted_params.n_clusters).float()
-        return self.generator_(self._latent(z_n, one_hot))
 
     def _score_samples(self, X):
         return -((self._decode(self._encode(X)) - X) ** 2).mean(dim=1)

@@ -44,6 +44,10 @@ class TrainingBatch(NamedTuple):
     anchors : tensor of shape (batch_size,) or None
         For each of ``rows``, the cluster the manifold initialisation anchors
         it to, or -1; None without that initialisation.
+    indices : tensor of shape (batch_size,)
+        The positions of ``rows`` in the training data, on the training
+        device: the key to any per-row state a model keeps across steps
+        (e.g. a target distribution refreshed each epoch).
     """
 
     rows: torch.Tensor
@@ -51,6 +55,7 @@ class TrainingBatch(NamedTuple):
     labeled_rows: torch.Tensor | None = None
     labels: torch.Tensor | None = None
     anchors: torch.Tensor | None = None
+    indices: torch.Tensor | None = None
 
 
 def as_tensor(array, device):
@@ -100,7 +105,7 @@ class _RowSource:
     def batches(self, order, n_batches, random):
         """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""
         for indices in self._split(order, n_batches):
-            batch = TrainingBatch(self._gather(indices))
+            batch = TrainingBatch(self._gather(indices), indices=self._indices(indices))
             if self.neighbors is not None:
                 pick = self._randint(self.neighbors.shape[1], indices.shape[0], random)
                 batch = batch._replace(neighbors=self._gather(self.neighbors[indices, pick]))
@@ -138,6 +143,9 @@ class DeviceRows(_RowSource):
     def _gather(self, indices):
         return self.data[indices]
 
+    def _indices(self, indices):
+        return indices
+
     def _randint(self, high, size, random):
         return random.randint(high, (size,), self.device)
 
@@ -172,6 +180,9 @@ class HostRows(_RowSource):
 
     def _anchors(self, indices):
         return _to_device(torch.from_numpy(self.anchors[indices]), self.device)
+
+    def _indices(self, indices):
+        return _to_device(torch.from_numpy(indices), self.device)
 
 
 def nearest_neighbors(X, rows, n_neighbors, seed):

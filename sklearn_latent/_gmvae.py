@@ -1,8 +1,8 @@
 """GMVAE (Dilokthanakul et al., 2016) as a scikit-learn clusterer.
 
-Notation follows the paper: ``y`` is an observed row, ``x`` the continuous
-latent (``latent_dim``), ``w`` the latent that parametrises the mixture
-(``noise_dim``) and ``z`` the cluster.
+Notation follows the paper: ``y`` is an observed row (``rows`` in the code),
+``x`` the continuous latent (``latent_dim``), ``w`` the latent that sets the
+mixture's means and variances (``mixture_latent_dim``) and ``z`` the cluster.
 """
 
 import math
@@ -68,8 +68,9 @@ class GMVAEClustering(BaseLatentClustering):
         Number of mixture components K.
     latent_dim : int, default=20
         Dimension of the latent ``x`` (paper, MNIST: 200).
-    noise_dim : int, default=10
-        Dimension of ``w`` (paper, MNIST: 150).
+    mixture_latent_dim : int, default=10
+        Dimension of ``w``, the latent from which the prior network computes
+        each component's mean and variance of ``x`` (paper, MNIST: 150).
     n_mc_samples : int, default=3
         Monte-Carlo draws M of ``(x, w)`` per row (paper: 1 and 10); 3 measured
         better than 1 on digits (``benchmarks/README.md``).
@@ -127,6 +128,8 @@ class GMVAEClustering(BaseLatentClustering):
         Rows per mini-batch (paper: 50).
     learning_rate : float, default=1e-3
         Adam learning rate (paper: 1e-4).
+    betas : tuple of float, default=(0.9, 0.999)
+        Adam's ``(beta1, beta2)`` (the papers': torch's and Keras's defaults).
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
         fitted networks for ``max_iter`` more epochs (with fresh optimiser
@@ -202,7 +205,7 @@ class GMVAEClustering(BaseLatentClustering):
 
     _parameter_constraints = {
         **BaseLatentClustering._parameter_constraints,
-        "noise_dim": [Interval(Integral, 1, None, closed="left")],
+        "mixture_latent_dim": [Interval(Integral, 1, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
         "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
@@ -213,7 +216,7 @@ class GMVAEClustering(BaseLatentClustering):
         n_clusters=8,
         *,
         latent_dim=20,
-        noise_dim=10,
+        mixture_latent_dim=10,
         n_mc_samples=3,
         free_bits=0.5,
         likelihood="auto",
@@ -231,6 +234,7 @@ class GMVAEClustering(BaseLatentClustering):
         tol=1e-4,
         batch_size=256,
         learning_rate=1e-3,
+        betas=(0.9, 0.999),
         warm_start=False,
         precision="float32",
         device="auto",
@@ -239,7 +243,7 @@ class GMVAEClustering(BaseLatentClustering):
     ):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
-        self.noise_dim = noise_dim
+        self.mixture_latent_dim = mixture_latent_dim
         self.n_mc_samples = n_mc_samples
         self.free_bits = free_bits
         self.likelihood = likelihood
@@ -257,6 +261,7 @@ class GMVAEClustering(BaseLatentClustering):
         self.tol = tol
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.betas = betas
         self.warm_start = warm_start
         self.precision = precision
         self.device = device
@@ -272,13 +277,13 @@ class GMVAEClustering(BaseLatentClustering):
             {
                 "x_mean": self.latent_dim,
                 "x_logvar": self.latent_dim,
-                "w_mean": self.noise_dim,
-                "w_logvar": self.noise_dim,
+                "w_mean": self.mixture_latent_dim,
+                "w_logvar": self.mixture_latent_dim,
             },
         )
         # One shared net with K heads of (mean, log-variance) for p(x | z, w).
         self.prior_ = HeadedNet(
-            MLPTrunk(self.noise_dim, (hidden[-1],), batch_norm=False),
+            MLPTrunk(self.mixture_latent_dim, (hidden[-1],), batch_norm=False),
             {"moments": 2 * self.n_clusters * self.latent_dim},
         )
         # Spread the K component means apart at the start: with the default
@@ -297,9 +302,9 @@ class GMVAEClustering(BaseLatentClustering):
         super()._check_data_against_params(X)
         check_likelihood_range(self.likelihood, X)
 
-    def _recognise(self, y):
+    def _recognise(self, rows):
         """Means and clamped log-variances of q(x | y) and q(w | y)."""
-        out = self.encoder_(y)
+        out = self.encoder_(rows)
         return (
             out["x_mean"],
             out["x_logvar"].clamp(*LOGVAR_RANGE),
@@ -326,22 +331,22 @@ class GMVAEClustering(BaseLatentClustering):
         log_density = gaussian_log_density(x.unsqueeze(2), mixture_mean, mixture_logvar)
         return log_density.sum(dim=-1).softmax(dim=-1), mixture_mean, mixture_logvar
 
-    def _cluster_posterior(self, y, x_noise, w_noise):
+    def _cluster_posterior(self, rows, x_noise, w_noise):
         """p(z | y): p(z | x, w) averaged over the draws of (x, w) from q."""
-        x_mean, x_logvar, w_mean, w_logvar = self._recognise(y)
+        x_mean, x_logvar, w_mean, w_logvar = self._recognise(rows)
         x, w = self._draw(x_mean, x_logvar, x_noise), self._draw(w_mean, w_logvar, w_noise)
         return self._posterior(x, w)[0].mean(dim=0)
 
-    def _terms(self, y, x_noise, w_noise):
+    def _terms(self, rows, x_noise, w_noise):
         """Per-row ELBO terms (paper, eq. 5) and the cluster posterior p(z | y)."""
-        x_mean, x_logvar, w_mean, w_logvar = self._recognise(y)
+        x_mean, x_logvar, w_mean, w_logvar = self._recognise(rows)
         x = self._draw(x_mean, x_logvar, x_noise)  # (M, B, L)
         w = self._draw(w_mean, w_logvar, w_noise)  # (M, B, W)
-        n_draws, n_rows = x.shape[0], y.shape[0]
+        n_draws, n_rows = x.shape[0], rows.shape[0]
 
         decoded = self.decoder_(x.reshape(n_draws * n_rows, -1)).view(n_draws, n_rows, -1)
         reconstruction = reconstruction_log_likelihood(
-            decoded, y, self.likelihood_, self.decoder_scale_
+            decoded, rows, self.likelihood_, self.decoder_scale_
         ).mean(dim=0)
 
         posterior, mixture_mean, mixture_logvar = self._posterior(x, w)  # (M, B, K)
@@ -364,13 +369,13 @@ class GMVAEClustering(BaseLatentClustering):
     def _training_noise(self, n_rows, random, device):
         return (
             random.randn(self.n_mc_samples, n_rows, self.latent_dim, device=device),
-            random.randn(self.n_mc_samples, n_rows, self.noise_dim, device=device),
+            random.randn(self.n_mc_samples, n_rows, self.mixture_latent_dim, device=device),
         )
 
     def _train_step(self, batch, optimizer, random):
-        y = batch.rows
+        rows = batch.rows
         with self._autocast():
-            terms = self._terms(y, *self._training_noise(y.shape[0], random, y.device))
+            terms = self._terms(rows, *self._training_noise(rows.shape[0], random, rows.device))
             elbo = _elbo(terms).mean()
             # Free bits (official code, version2): in the objective the z-prior KL
             # counts as at least lambda nats, on the batch mean.
@@ -382,13 +387,11 @@ class GMVAEClustering(BaseLatentClustering):
                 terms["posterior"],
                 lambda: self._cluster_posterior(
                     batch.neighbors,
-                    *self._training_noise(batch.neighbors.shape[0], random, y.device),
+                    *self._training_noise(batch.neighbors.shape[0], random, rows.device),
                 ),
             )
             loss = loss + regularizer
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        self._update(optimizer, loss)
         losses.update(
             loss=loss.detach(),
             elbo=elbo.detach(),
@@ -411,7 +414,7 @@ class GMVAEClustering(BaseLatentClustering):
             fitted.n_mc_samples, 1, fitted.latent_dim, generator=generator, device=device
         )
         w_noise = torch.randn(
-            fitted.n_mc_samples, 1, fitted.noise_dim, generator=generator, device=device
+            fitted.n_mc_samples, 1, fitted.mixture_latent_dim, generator=generator, device=device
         )
         return x_noise, w_noise
 
@@ -430,13 +433,14 @@ class GMVAEClustering(BaseLatentClustering):
     def _decode(self, Z):
         return decoded_mean(self.decoder_(Z), self.likelihood_)
 
-    def _generate(self, y, random):
-        # Ancestral sampling (paper, sec. 3.1): w ~ N(0, I), x ~ p(x | z=y, w), then decode x.
-        w = random.randn(y.shape[0], self._fitted_params.noise_dim, device=y.device)
+    def _generate(self, clusters, random):
+        # Ancestral sampling (paper, sec. 3.1): w ~ N(0, I), x ~ p(x | z, w), then decode x.
+        device = clusters.device
+        w = random.randn(clusters.shape[0], self._fitted_params.mixture_latent_dim, device=device)
         mixture_mean, mixture_logvar = self._mixture(w)
-        rows = torch.arange(y.shape[0], device=y.device)
-        mean, logvar = mixture_mean[rows, y], mixture_logvar[rows, y]
-        return self._decode(self._draw(mean, logvar, random.randn(*mean.shape, device=y.device)))
+        picked = torch.arange(clusters.shape[0], device=device)
+        mean, logvar = mixture_mean[picked, clusters], mixture_logvar[picked, clusters]
+        return self._decode(self._draw(mean, logvar, random.randn(*mean.shape, device=device)))
 
     def _score_samples(self, X):
         return _elbo(self._terms(X, *self._inference_noise(X.device)))

@@ -2,7 +2,6 @@
 
 import math
 from numbers import Integral, Real
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -10,106 +9,34 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import BaseLatentClustering, TrainingRandomness, seed_from_random_state
-from ._losses import (
-    critic_loss,
-    generator_loss,
-    gradient_penalty,
+from ._base import TrainingRandomness, seed_from_random_state
+from ._code_graph import (
+    code_graph_parents,
+    code_nodes,
+    continuous_code_nll,
+    entangled_codes,
     linear_gaussian_network_nll,
-    posterior_tangent_smoothness,
-    tangent_orthonormality,
 )
+from ._gan import BaseGANClustering
 from ._networks import HeadedNet, make_generator, make_trunk
 
 
-def code_names(n_continuous):
-    """Names of the codes a ``code_graph`` may use: input codes, then extracted codes."""
-    continuous = [f"c{i}" for i in range(n_continuous)]
-    return ["category", *continuous, *(f"{name}_hat" for name in continuous)]
+def mutual_information(proba):
+    """Mutual information between rows and clusters, in nats, from the rows' posteriors.
 
-
-def code_graph_parents(code_graph, n_continuous):
-    """Validate ``code_graph``; return each extracted code's parents, in a topological order.
-
-    Raises ``ValueError`` naming the problem for unknown names, edges into
-    input codes, a malformed adjacency matrix, and cycles.
+    ``H(mean_i p_i) - mean_i H(p_i)`` for the cluster posteriors ``p_i``
+    (rows of ``proba``): high when rows are assigned decidedly and the
+    clusters are used evenly, at most ``log(n_clusters)``.
     """
-    if code_graph is None:
-        return {}
-    names = code_names(n_continuous)
-    if n_continuous == 0:
-        raise ValueError(
-            "code_graph relates the continuous codes, but n_continuous=0; set n_continuous to "
-            "the number of continuous codes, or code_graph=None."
-        )
-    if isinstance(code_graph, str):  # "one-to-one", the only string the constraints allow
-        edges = [(f"c{i}", f"c{i}_hat") for i in range(n_continuous)]
-    else:
-        try:
-            array = np.asarray(code_graph)
-        except ValueError:  # ragged: neither pairs nor a matrix
-            array = np.asarray(code_graph, dtype=object)
-        if array.dtype.kind in "biuf" and array.size:
-            if array.shape != (len(names), len(names)):
-                raise ValueError(
-                    f"An adjacency matrix code_graph must be {len(names)} x {len(names)}, one row "
-                    f"and column per code in the order {names}; got shape {array.shape}."
-                )
-            edges = [(names[i], names[j]) for i, j in zip(*np.nonzero(array), strict=True)]
-        elif array.size == 0 or (array.ndim == 2 and array.shape[1] == 2):
-            edges = [(str(parent), str(child)) for parent, child in array.reshape(-1, 2)]
-        else:
-            raise ValueError(
-                "code_graph must be 'one-to-one', a list of (parent, child) name pairs such as "
-                f"[('c0', 'c0_hat')], or a square adjacency matrix; got {code_graph!r}."
-            )
-    unknown = sorted({name for edge in edges for name in edge} - set(names))
-    if unknown:
-        raise ValueError(
-            f"code_graph names unknown codes {unknown}; with n_continuous={n_continuous} the "
-            f"codes are {names}."
-        )
-    into_inputs = [edge for edge in edges if not edge[1].endswith("_hat")]
-    if into_inputs:
-        raise ValueError(
-            f"code_graph has edges into input codes, {into_inputs[:3]}: the input codes are "
-            "drawn independently from their prior and cannot have parents. Point edges into "
-            "extracted codes (the names ending in '_hat')."
-        )
-    parents = {}
-    for parent, child in edges:
-        if parent not in parents.setdefault(child, []):
-            parents[child].append(parent)
-    # Kahn's algorithm: a child is placed once all its extracted parents are.
-    ordered, pending = {}, dict(parents)
-    while pending:
-        ready = [
-            child
-            for child, child_parents in pending.items()
-            if all(p in ordered or p not in pending for p in child_parents)
-        ]
-        if not ready:
-            raise ValueError(
-                f"code_graph has a cycle, {_find_cycle(pending)}; a Bayesian network needs a "
-                "directed acyclic graph, so remove an edge of the cycle."
-            )
-        for child in ready:
-            ordered[child] = tuple(pending.pop(child))
-    return ordered
+    proba = np.asarray(proba, dtype=np.float64)
+
+    def entropy(p):
+        return -np.sum(p * np.log(np.clip(p, 1e-12, None)), axis=-1)
+
+    return float(entropy(proba.mean(axis=0)) - entropy(proba).mean())
 
 
-def _find_cycle(pending):
-    """A cycle among ``pending`` children, each of which has a parent in ``pending``."""
-    path, node = [], next(iter(pending))
-    while node not in path:
-        path.append(node)
-        node = next(p for p in pending[node] if p in pending)
-    cycle = path[path.index(node) :]
-    # path runs child -> parent; show it in the direction of the edges.
-    return " -> ".join([*reversed(cycle), cycle[-1]])
-
-
-class InfoGANClustering(BaseLatentClustering):
+class InfoGANClustering(BaseGANClustering):
     """InfoGAN: a GAN whose categorical input code becomes the cluster.
 
     Chen, Duan, Houthooft, Schulman, Sutskever and Abbeel, "InfoGAN:
@@ -149,6 +76,8 @@ class InfoGANClustering(BaseLatentClustering):
         than the categorical one so both terms have the same scale.
     loss : {"nonsaturating", "wgan-gp"}, default="nonsaturating"
         Adversarial loss (the paper's is the non-saturating GAN loss).
+    n_critic : int, default=1
+        D/Q steps per generator step (the paper: 1; WGAN-GP's authors: 5).
     gradient_penalty : float, default=10.0
         Weight of the WGAN-GP penalty (with ``loss="wgan-gp"``).
     consistency_weight : float, default=10.0
@@ -229,8 +158,8 @@ class InfoGANClustering(BaseLatentClustering):
         Adam learning rate of D and Q (paper: 2e-4).
     generator_learning_rate : float, default=None
         Adam learning rate of G; None uses ``learning_rate`` (paper: 1e-3).
-    beta1 : float, default=0.5
-        Adam's beta1 (paper: 0.5).
+    betas : tuple of float, default=(0.5, 0.999)
+        Adam's ``(beta1, beta2)`` for all networks (paper: beta1 0.5).
     output_activation : {"auto", "sigmoid", "linear"}, default="auto"
         Output of G: "auto" takes a sigmoid when the training data lie in
         [0, 1], linear otherwise.
@@ -347,19 +276,12 @@ class InfoGANClustering(BaseLatentClustering):
     """
 
     _parameter_constraints = {
-        **BaseLatentClustering._parameter_constraints,
+        **BaseGANClustering._parameter_constraints,
         "n_continuous": [Interval(Integral, 0, None, closed="left")],
         "categorical_weight": [Interval(Real, 0, None, closed="left")],
         "continuous_weight": [Interval(Real, 0, None, closed="left")],
-        "loss": [StrOptions({"wgan-gp", "nonsaturating"})],
-        "gradient_penalty": [Interval(Real, 0, None, closed="left")],
-        "manifold_weight": [Interval(Real, 0, None, closed="left")],
-        "orthonormality_weight": [Interval(Real, 0, None, closed="left")],
         "code_graph": [None, StrOptions({"one-to-one"}), "array-like"],
         "code_graph_weight": [Interval(Real, 0, None, closed="left")],
-        "generator_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
-        "beta1": [Interval(Real, 0, 1, closed="left")],
-        "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
     }
 
     def __init__(
@@ -371,6 +293,7 @@ class InfoGANClustering(BaseLatentClustering):
         categorical_weight=1.0,
         continuous_weight=0.1,
         loss="nonsaturating",
+        n_critic=1,
         gradient_penalty=10.0,
         consistency_weight=10.0,
         balance_weight=20.0,
@@ -391,7 +314,7 @@ class InfoGANClustering(BaseLatentClustering):
         batch_size=256,
         learning_rate=1e-3,
         generator_learning_rate=None,
-        beta1=0.5,
+        betas=(0.5, 0.999),
         output_activation="auto",
         warm_start=False,
         precision="float32",
@@ -405,6 +328,7 @@ class InfoGANClustering(BaseLatentClustering):
         self.categorical_weight = categorical_weight
         self.continuous_weight = continuous_weight
         self.loss = loss
+        self.n_critic = n_critic
         self.gradient_penalty = gradient_penalty
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
@@ -425,7 +349,7 @@ class InfoGANClustering(BaseLatentClustering):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.generator_learning_rate = generator_learning_rate
-        self.beta1 = beta1
+        self.betas = betas
         self.output_activation = output_activation
         self.warm_start = warm_start
         self.precision = precision
@@ -434,13 +358,13 @@ class InfoGANClustering(BaseLatentClustering):
         self.verbose = verbose
 
     # ---------------------------------------------------------------- model
+    def _check_data_against_params(self, X):
+        super()._check_data_against_params(X)
+        code_graph_parents(self.code_graph, self.n_continuous)
+
     def _build(self, n_features, unit_interval):
         self.code_graph_ = code_graph_parents(self.code_graph, self.n_continuous)
-        self.entangled_codes_ = [
-            child
-            for child, parents in self.code_graph_.items()
-            if self.code_graph_weight > 0 and tuple(parents) != (child.removesuffix("_hat"),)
-        ]
+        self.entangled_codes_ = entangled_codes(self.code_graph_) if self.code_graph_weight else []
         hidden = self._hidden_units(n_features)
         output_activation = self._generator_activation(unit_interval)
         n_codes = self.latent_dim + self.n_clusters + self.n_continuous
@@ -454,157 +378,42 @@ class InfoGANClustering(BaseLatentClustering):
             make_trunk(n_features, self.image_shape, hidden, batch_norm=False), heads
         )
 
-    def _make_optimizers(self):
-        betas = (float(self.beta1), 0.999)  # torch refuses an int beside a float
-        generator_rate = self.generator_learning_rate or self.learning_rate
-        return SimpleNamespace(
-            discriminator=torch.optim.Adam(
-                self.discriminator_.parameters(), lr=self.learning_rate, betas=betas
-            ),
-            generator=torch.optim.Adam(
-                self.generator_.parameters(), lr=generator_rate, betas=betas
-            ),
-        )
+    def _draw_latent(self, clusters, random, continuous=None):
+        """Generator input [noise, one-hot c, continuous codes], and the continuous codes.
 
-    def _codes(self, categories, random, continuous=None):
-        """Generator input [noise, one-hot c, continuous codes] (paper, sec. 5 and 7)."""
-        n_rows, device = categories.shape[0], categories.device
+        The noise and, unless given, the continuous codes are uniform on
+        [-1, 1] (paper, sec. 5 and 7).
+        """
+        n_rows, device = clusters.shape[0], clusters.device
         fitted = self._fitted_params
         noise = 2 * random.rand(n_rows, fitted.latent_dim, device=device) - 1
         if continuous is None:
             continuous = 2 * random.rand(n_rows, fitted.n_continuous, device=device) - 1
-        one_hot = F.one_hot(categories, fitted.n_clusters).float()
+        one_hot = F.one_hot(clusters, fitted.n_clusters).float()
         return torch.cat([noise, one_hot, continuous], dim=1), continuous
 
     def _latent_scale(self, device):
-        """Prior std of each generator input, 0 for the categorical code (Localized GAN terms)."""
         scale = torch.full((self.latent_dim + self.n_clusters + self.n_continuous,), 3**-0.5)
         scale[self.latent_dim : self.latent_dim + self.n_clusters] = 0.0  # U(-1, 1) elsewhere
         return scale.to(device)
 
     def _information_loss(self, outputs, categories, continuous):
-        """-L_I's two parts: cross-entropy of c and the continuous codes' negative log-likelihood.
-
-        An InfoGAN code is read by Q's Gaussian head (paper, sec. 5).  A code
-        the ``code_graph`` entangles is not: its extracted value may mix in its
-        other parents, so its input code is instead read linearly from all the
-        extracted codes, a linear-Gaussian bound on ``I(c_i; G(z, c))`` that
-        keeps G using the code without pinning ``ci_hat`` to ``E[c_i | x]``.
-        """
+        """-L_I's two parts: the cross-entropy of c, and the continuous codes' NLL."""
         categorical = F.cross_entropy(outputs["categorical"], categories)
-        nll = categorical.new_zeros(())
         if not self.n_continuous:
-            return categorical, nll
-        mean, log_std = outputs["continuous_mean"], outputs["continuous_log_std"]
-        target = continuous
-        if self.entangled_codes_:  # plain InfoGAN's step pays for no indexing
-            kept = [i for i in range(self.n_continuous) if f"c{i}_hat" not in self.entangled_codes_]
-            mean, log_std, target = mean[:, kept], log_std[:, kept], continuous[:, kept]
-        if mean.shape[1]:
-            log_std = log_std.clamp(-5, 5)
-            z = (target - mean) / log_std.exp()
-            nll = (0.5 * z**2 + log_std + 0.5 * math.log(2 * math.pi)).sum(dim=1).mean()
-        if self.entangled_codes_:
-            extracted = tuple(f"c{i}_hat" for i in range(self.n_continuous))
-            read_back = {code.removesuffix("_hat"): extracted for code in self.entangled_codes_}
-            nodes = self._code_nodes(categories, continuous, outputs)
-            nll = nll + linear_gaussian_network_nll(nodes, read_back)
-        return categorical, nll
-
-    def _cluster_posterior_weights(self):
-        return {
-            name: getattr(self, name)
-            for name in (
-                "categorical_weight",
-                "manifold_weight",
-            )
-        }
-
-    def _train_step(self, batch, optimizers, random):
-        real = batch.rows
-        n_rows, device = real.shape[0], real.device
-        categories = random.randint(self.n_clusters, (n_rows,), device=device)
-        codes, continuous = self._codes(categories, random)
-
-        # D and Q: tell real from fake, recover the codes of fakes, and the
-        # recipe's terms on Q's posterior for real rows.
-        with self._autocast():
-            with torch.no_grad():
-                fake = self.generator_(codes)
-            real_out, fake_out = self.discriminator_(real), self.discriminator_(fake)
-            adversarial_d = critic_loss(
-                real_out["score"].squeeze(1), fake_out["score"].squeeze(1), self.loss
-            )
-            if self.loss == "wgan-gp" and self.gradient_penalty > 0:
-                adversarial_d = adversarial_d + self.gradient_penalty * gradient_penalty(
-                    self._critic, real, fake, random
-                )
-            categorical_nll, continuous_nll = self._information_loss(
-                fake_out, categories, continuous
-            )
-            regularizer, losses = self._recipe_loss(batch, real_out["categorical"].softmax(dim=1))
-            discriminator_loss = (
-                adversarial_d
-                + self.categorical_weight * categorical_nll
-                + self.continuous_weight * continuous_nll
-                + regularizer
-            )
-            if self.entangled_codes_:
-                # Q's heads for InfoGAN codes stay L_I's (a sign-free graph term
-                # could lock one at -c_i); the graph defines the entangled ones.
-                graph_nll = self._code_graph_nll(
-                    categories, continuous, fake_out, children=self.entangled_codes_
-                )
-                discriminator_loss = discriminator_loss + self.code_graph_weight * graph_nll
-            if self.manifold_weight > 0:
-                # Q's posterior should change slowly along the manifold G charts.
-                smoothness = posterior_tangent_smoothness(
-                    self._cluster_proba, self.generator_, codes, self._latent_scale(device), random
-                )
-                discriminator_loss = discriminator_loss + self.manifold_weight * smoothness
-                losses["tangent_smoothness"] = smoothness.detach()
-        optimizers.discriminator.zero_grad(set_to_none=True)
-        discriminator_loss.backward()
-        optimizers.discriminator.step()
-
-        # G: fool D and make its codes recoverable by Q (D and Q held fixed).
-        self.discriminator_.requires_grad_(False)
-        codes, continuous = self._codes(categories, random)
-        with self._autocast():
-            fake_out = self.discriminator_(self.generator_(codes))
-            adversarial_g = generator_loss(fake_out["score"].squeeze(1), self.loss)
-            categorical_g, continuous_g = self._information_loss(fake_out, categories, continuous)
-            total = (
-                adversarial_g
-                + self.categorical_weight * categorical_g
-                + self.continuous_weight * continuous_g
-            )
-            if self.orthonormality_weight > 0:
-                orthonormality = tangent_orthonormality(
-                    self.generator_, codes, self._latent_scale(device), random
-                )
-                total = total + self.orthonormality_weight * orthonormality
-                losses["tangent_orthonormality"] = orthonormality.detach()
-            graph_nll = self._code_graph_nll(categories, continuous, fake_out)
-            if graph_nll is not None:
-                total = total + self.code_graph_weight * graph_nll
-                losses["code_graph_nll"] = graph_nll.detach()
-        optimizers.generator.zero_grad(set_to_none=True)
-        total.backward()
-        optimizers.generator.step()
-        self.discriminator_.requires_grad_(True)
-
-        losses.update(
-            critic=adversarial_d.detach(),
-            adversarial=adversarial_g.detach(),
-            # L_I for the uniform categorical code: H(c) - CE (paper, eq. 4 and 5).
-            categorical_information=math.log(self.n_clusters) - categorical_g.detach(),
-            continuous_nll=continuous_g.detach(),
+            return categorical, categorical.new_zeros(())
+        nodes = self._code_nodes(categories, continuous, outputs) if self.entangled_codes_ else None
+        continuous_nll = continuous_code_nll(
+            outputs["continuous_mean"],
+            outputs["continuous_log_std"],
+            continuous,
+            self.entangled_codes_,
+            nodes,
         )
-        return losses
+        return categorical, continuous_nll
 
-    def _critic(self, x):
-        return self.discriminator_(x)["score"].squeeze(1)
+    def _code_nodes(self, categories, continuous, outputs):
+        return code_nodes(categories, continuous, outputs["continuous_mean"], self.n_clusters)
 
     def _code_graph_nll(self, categories, continuous, outputs, children=None):
         """The code graph's negative log-likelihood on fakes; None when there is no graph term.
@@ -620,14 +429,80 @@ class InfoGANClustering(BaseLatentClustering):
             self._code_nodes(categories, continuous, outputs), parents
         )
 
-    def _code_nodes(self, categories, continuous, outputs):
-        """The nodes of the code graph: input codes, and the codes Q extracts from fakes."""
-        extracted = outputs["continuous_mean"]
-        nodes = {"category": F.one_hot(categories, self.n_clusters).float()}
-        for i in range(self.n_continuous):
-            nodes[f"c{i}"] = continuous[:, i : i + 1]
-            nodes[f"c{i}_hat"] = extracted[:, i : i + 1]
-        return nodes
+    def _cluster_posterior_weights(self):
+        return {
+            **super()._cluster_posterior_weights(),
+            "categorical_weight": self.categorical_weight,
+        }
+
+    def _train_step(self, batch, optimizers, random):
+        real = batch.rows
+        categories = random.randint(self.n_clusters, (real.shape[0],), device=real.device)
+        codes, continuous = self._draw_latent(categories, random)
+        with self._autocast():
+            with torch.no_grad():
+                fake = self.generator_(codes)
+            real_out, fake_out = self.discriminator_(real), self.discriminator_(fake)
+            critic = self._critic_loss(
+                real, fake, real_out["score"].squeeze(1), fake_out["score"].squeeze(1), random
+            )
+            # Q recovers the codes of fakes (L_I), and the recipe's terms act
+            # on its posterior for real rows.
+            categorical_nll, continuous_nll = self._information_loss(
+                fake_out, categories, continuous
+            )
+            regularizer, losses = self._recipe_loss(batch, real_out["categorical"].softmax(dim=1))
+            smoothness, smoothness_record = self._tangent_smoothness(codes, random)
+            discriminator_loss = (
+                critic
+                + self.categorical_weight * categorical_nll
+                + self.continuous_weight * continuous_nll
+                + regularizer
+                + smoothness
+            )
+            if self.entangled_codes_:
+                # Q's heads for InfoGAN codes stay L_I's (a sign-free graph term
+                # could lock one at -c_i); the graph defines the entangled ones.
+                graph_nll = self._code_graph_nll(
+                    categories, continuous, fake_out, children=self.entangled_codes_
+                )
+                discriminator_loss = discriminator_loss + self.code_graph_weight * graph_nll
+        self._update(optimizers.critic, discriminator_loss)
+        losses.update(smoothness_record, critic=critic.detach())
+        if not self._generator_turn(optimizers):
+            return losses
+
+        # G: fool D and make its codes recoverable by Q (D and Q held fixed).
+        codes, continuous = self._draw_latent(categories, random)
+        with self._frozen_critic():
+            with self._autocast():
+                fake_out = self.discriminator_(self.generator_(codes))
+                adversarial = self._generator_adversarial_loss(fake_out["score"].squeeze(1))
+                categorical_g, continuous_g = self._information_loss(
+                    fake_out, categories, continuous
+                )
+                orthonormality, orthonormality_record = self._tangent_orthonormality(
+                    codes, random
+                )
+                total = (
+                    adversarial
+                    + self.categorical_weight * categorical_g
+                    + self.continuous_weight * continuous_g
+                    + orthonormality
+                )
+                graph_nll = self._code_graph_nll(categories, continuous, fake_out)
+                if graph_nll is not None:
+                    total = total + self.code_graph_weight * graph_nll
+                    losses["code_graph_nll"] = graph_nll.detach()
+            self._update(optimizers.generator, total)
+        losses.update(
+            orthonormality_record,
+            adversarial=adversarial.detach(),
+            # L_I for the uniform categorical code: H(c) - CE (paper, eq. 4 and 5).
+            categorical_information=math.log(self.n_clusters) - categorical_g.detach(),
+            continuous_nll=continuous_g.detach(),
+        )
+        return losses
 
     # ------------------------------------------------------------ inference
     def _cluster_proba(self, X):
@@ -654,9 +529,6 @@ class InfoGANClustering(BaseLatentClustering):
         noise = Z.new_zeros(Z.shape[0], self._fitted_params.latent_dim)
         return self.generator_(torch.cat([noise, Z], dim=1))
 
-    def _generate(self, y, random):
-        return self.generator_(self._codes(y, random)[0])
-
     def _score_samples(self, X):
         proba = self._cluster_proba(X)
         return (proba * proba.clamp_min(1e-12).log()).sum(dim=1)
@@ -680,10 +552,11 @@ class InfoGANClustering(BaseLatentClustering):
         score : float
             The mutual information estimate.
         """
-        proba = self.predict_proba(X).astype(np.float64)
-        marginal = proba.mean(axis=0)
-        marginal_entropy = -np.sum(marginal * np.log(np.clip(marginal, 1e-12, None)))
-        return float(marginal_entropy + np.mean(self.score_samples(X)))
+        return mutual_information(self.predict_proba(X))
+
+    def _validation_score(self, X, rows):
+        # Early stopping keeps the epoch with the best score, the mutual information.
+        return mutual_information(self._run_batched(self._cluster_proba, X, rows))
 
     def generate(self, categories, continuous=None):
         """Generate rows for chosen codes.
@@ -729,7 +602,7 @@ class InfoGANClustering(BaseLatentClustering):
                 )
         random = TrainingRandomness(seed_from_random_state(fitted.random_state), self.device_)
         with self._inference():
-            codes, _ = self._codes(
+            codes, _ = self._draw_latent(
                 torch.as_tensor(categories.astype(np.int64), device=self.device_),
                 random,
                 None if continuous is None else torch.as_tensor(continuous, device=self.device_),

@@ -142,6 +142,8 @@ class VaDEClustering(BaseLatentClustering):
         Rows per mini-batch (paper: 100).
     learning_rate : float, default=1e-3
         Adam learning rate, for pretraining and training (paper: 2e-3).
+    betas : tuple of float, default=(0.9, 0.999)
+        Adam's ``(beta1, beta2)`` (the papers': torch's and Keras's defaults).
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
         fitted networks and prior for ``max_iter`` more epochs, without
@@ -239,6 +241,7 @@ class VaDEClustering(BaseLatentClustering):
         tol=1e-4,
         batch_size=256,
         learning_rate=1e-3,
+        betas=(0.9, 0.999),
         warm_start=False,
         precision="float32",
         device="auto",
@@ -263,6 +266,7 @@ class VaDEClustering(BaseLatentClustering):
         self.tol = tol
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.betas = betas
         self.warm_start = warm_start
         self.precision = precision
         self.device = device
@@ -365,7 +369,7 @@ class VaDEClustering(BaseLatentClustering):
             *self.decoder_.parameters(),
             *([] if self.decoder_scale_ is None else self.decoder_scale_.parameters()),
         ]
-        optimizer = torch.optim.Adam(parameters, lr=self.learning_rate)
+        optimizer = self._adam(parameters, self.learning_rate)
         batch_size = min(self.batch_size, train_rows.shape[0])
         for module in self._modules():
             module.train()
@@ -378,9 +382,7 @@ class VaDEClustering(BaseLatentClustering):
                 loss = -reconstruction_log_likelihood(
                     decoded, batch, self.likelihood_, self.decoder_scale_
                 ).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            self._update(optimizer, loss)
 
     def _recognise(self, X):
         """Mean and clamped log-variance of q(z | x)."""
@@ -421,9 +423,7 @@ class VaDEClustering(BaseLatentClustering):
             elbo = (terms["reconstruction"] - terms["kl_z"] - terms["kl_c"]).mean()
             regularizer, losses = self._recipe_loss(batch, terms["gamma"])
             loss = -elbo + regularizer
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        self._update(optimizer, loss)
         losses.update(
             elbo=elbo.detach(),
             **{name: terms[name].mean().detach() for name in ("reconstruction", "kl_z", "kl_c")},
@@ -446,11 +446,11 @@ class VaDEClustering(BaseLatentClustering):
     def _decode(self, Z):
         return decoded_mean(self.decoder_(Z), self.likelihood_)
 
-    def _generate(self, y, random):
+    def _generate(self, clusters, random):
         # Ancestral sampling (paper, sec. 3.1): z ~ N(mu_c, sigma_c^2), then decode z.
-        mean = self.prior_.means[y]
-        std = (0.5 * self.prior_.clamped_logvars()[y]).exp()
-        return self._decode(mean + std * random.randn(*mean.shape, device=y.device))
+        mean = self.prior_.means[clusters]
+        std = (0.5 * self.prior_.clamped_logvars()[clusters]).exp()
+        return self._decode(mean + std * random.randn(*mean.shape, device=clusters.device))
 
     def _cluster_weights(self):
         return self.weights_

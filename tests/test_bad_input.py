@@ -121,3 +121,9 @@ def test_failed_fit_on_other_data_keeps_previous_model(estimator_class, blobs):
         model.set_params(learning_rate=1e12).fit(np.hstack([X, X]) * 1e6)
     assert model.n_features_in_ == X.shape[1]
     np.testing.assert_array_equal(model.predict(X), labels)
+
+
+def test_invalid_betas(estimator_class, blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match=r"'betas' parameter .* must be two numbers"):
+        fast(estimator_class, betas=(0.5, 1.5)).fit(X)

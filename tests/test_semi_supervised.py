@@ -66,15 +66,9 @@ def _tangent_measures(model, X):
     random = TrainingRandomness(0, torch.device("cpu"))
     with torch.no_grad():
         model.generator_.eval()
-        if isinstance(model, ClusterGANClustering):
-            z_n, k = model._prior(512, random, torch.device("cpu"))
-            latent = model._latent(z_n, torch.nn.functional.one_hot(k, model.n_clusters).float())
-            scale = torch.zeros(latent.shape[1])
-            scale[: model.latent_dim] = model.sigma
-        else:
-            categories = random.randint(model.n_clusters, (512,), torch.device("cpu"))
-            latent, _ = model._codes(categories, random)
-            scale = model._latent_scale(torch.device("cpu"))
+        clusters = random.randint(model.n_clusters, (512,), torch.device("cpu"))
+        latent, _ = model._draw_latent(clusters, random)
+        scale = model._latent_scale(torch.device("cpu"))
         smoothness = posterior_tangent_smoothness(
             model._cluster_proba, model.generator_, latent, scale, random
         )

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from conftest import fail_on_gpu_sync, fast
 from sklearn_latent import InfoGANClustering
 from sklearn_latent._base import TrainingRandomness
-from sklearn_latent._losses import linear_gaussian_network_nll
+from sklearn_latent._code_graph import linear_gaussian_network_nll
 from sklearn_latent.datasets import SHAPES_FACTOR_NAMES, make_shapes
 from sklearn_latent.metrics import factor_code_mutual_information, mutual_information_gap
 
@@ -141,7 +141,7 @@ def _graph_nll(model, code_graph, n_rows=1024):
     with torch.no_grad():
         model.generator_.eval()
         categories = random.randint(model.n_clusters, (n_rows,), torch.device("cpu"))
-        codes, continuous = model._codes(categories, random)
+        codes, continuous = model._draw_latent(categories, random)
         outputs = model.discriminator_(model.generator_(codes))
         nodes = model._code_nodes(categories, continuous, outputs)
         return float(linear_gaussian_network_nll(nodes, code_graph))
