@@ -368,11 +368,6 @@ class BaseLatentClustering(
     def _score_samples(self, X):
         """Per-row, higher-is-better score for a tensor batch."""
 
-    @property
-    @abstractmethod
-    def _n_features_out(self):
-        """Width of the ``transform`` output."""
-
     @abstractmethod
     def _feature_names_out(self):
         """Names of the ``transform`` columns: ``proba{k}`` first, where present, then the rest."""
@@ -981,10 +976,11 @@ class BaseLatentClustering(
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=np.float32)
-        if Z.shape[1] != self._n_features_out:
+        width = len(self._feature_names_out())
+        if Z.shape[1] != width:
             raise ValueError(
                 f"X has {Z.shape[1]} columns but inverse_transform expects embeddings of "
-                f"width {self._n_features_out}, as returned by transform."
+                f"width {width}, as returned by transform."
             )
         return self._infer("inverse_transform", self._decode, Z)
 

@@ -452,7 +452,3 @@ class ClusterGANClustering(BaseGANClustering):
 
     def _score_samples(self, X):
         return -((self._decode(self._encode(X)) - X) ** 2).mean(dim=1)
-
-    @property
-    def _n_features_out(self):
-        return self._fitted_params.latent_dim + self._fitted_params.n_clusters

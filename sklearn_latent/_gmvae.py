@@ -9,20 +9,10 @@ import math
 from numbers import Integral, Real
 
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
-from ._base import BaseLatentClustering
-from ._likelihood import (
-    LOGVAR_RANGE,
-    check_likelihood_range,
-    decoded_mean,
-    gaussian_kl,
-    gaussian_log_density,
-    make_decoder_scale,
-    reconstruction_log_likelihood,
-    resolve_likelihood,
-)
-from ._networks import HeadedNet, MLPTrunk, make_generator, make_trunk
+from ._networks import HeadedNet, MLPTrunk, make_trunk
+from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 
 
 def _elbo(terms):
@@ -32,7 +22,7 @@ def _elbo(terms):
     )
 
 
-class GMVAEClustering(BaseLatentClustering):
+class GMVAEClustering(BaseVAEClustering):
     """Gaussian-mixture variational autoencoder: clusters as mixture components.
 
     Dilokthanakul, Mediano, Garnelo, Lee, Salimbeni, Arulkumaran and Shanahan,
@@ -204,11 +194,10 @@ class GMVAEClustering(BaseLatentClustering):
     """
 
     _parameter_constraints = {
-        **BaseLatentClustering._parameter_constraints,
+        **BaseVAEClustering._parameter_constraints,
         "mixture_latent_dim": [Interval(Integral, 1, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
-        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
     }
 
     def __init__(
@@ -271,7 +260,6 @@ class GMVAEClustering(BaseLatentClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         hidden = self._hidden_units(n_features)
-        self.likelihood_ = resolve_likelihood(self.likelihood, unit_interval)
         self.encoder_ = HeadedNet(
             make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
             {
@@ -292,15 +280,7 @@ class GMVAEClustering(BaseLatentClustering):
         with torch.no_grad():
             bias = self.prior_.heads["moments"].bias.view(self.n_clusters, 2, self.latent_dim)
             bias[:, 0].normal_()
-        # The decoder outputs Bernoulli logits or Gaussian means: no activation.
-        self.decoder_ = make_generator(
-            self.latent_dim, n_features, self.image_shape, hidden, "linear"
-        )
-        self.decoder_scale_ = make_decoder_scale(self.likelihood_, n_features)
-
-    def _check_data_against_params(self, X):
-        super()._check_data_against_params(X)
-        check_likelihood_range(self.likelihood, X)
+        self._build_decoder(n_features, unit_interval, hidden)
 
     def _recognise(self, rows):
         """Means and clamped log-variances of q(x | y) and q(w | y)."""
@@ -345,9 +325,7 @@ class GMVAEClustering(BaseLatentClustering):
         n_draws, n_rows = x.shape[0], rows.shape[0]
 
         decoded = self.decoder_(x.reshape(n_draws * n_rows, -1)).view(n_draws, n_rows, -1)
-        reconstruction = reconstruction_log_likelihood(
-            decoded, rows, self.likelihood_, self.decoder_scale_
-        ).mean(dim=0)
+        reconstruction = self._reconstruction(decoded, rows).mean(dim=0)
 
         posterior, mixture_mean, mixture_logvar = self._posterior(x, w)  # (M, B, K)
         # E_q[ sum_k p(z=k | x, w) KL(q(x | y) || p(x | z=k, w)) ]: the conditional prior term.
@@ -421,17 +399,8 @@ class GMVAEClustering(BaseLatentClustering):
     def _cluster_proba(self, X):
         return self._cluster_posterior(X, *self._inference_noise(X.device))
 
-    def _encode(self, X):
-        return self._recognise(X)[0]
-
     def _feature_names_out(self):
         return [f"x_mean{i}" for i in range(self._fitted_params.latent_dim)]
-
-    #: The per-row ELBO in nats, which rises as the model fits.
-    _progress_loss = "elbo"
-
-    def _decode(self, Z):
-        return decoded_mean(self.decoder_(Z), self.likelihood_)
 
     def _generate(self, clusters, random):
         # Ancestral sampling (paper, sec. 3.1): w ~ N(0, I), x ~ p(x | z, w), then decode x.
@@ -444,7 +413,3 @@ class GMVAEClustering(BaseLatentClustering):
 
     def _score_samples(self, X):
         return _elbo(self._terms(X, *self._inference_noise(X.device)))
-
-    @property
-    def _n_features_out(self):
-        return self._fitted_params.latent_dim

@@ -609,7 +609,3 @@ class InfoGANClustering(BaseGANClustering):
             )
             rows = self.generator_(codes).float().cpu().numpy()
         return self._finite(rows, "generate", continuous)
-
-    @property
-    def _n_features_out(self):
-        return self._fitted_params.n_clusters + self._fitted_params.n_continuous

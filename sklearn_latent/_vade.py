@@ -6,22 +6,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.mixture import GaussianMixture
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from ._base import BaseLatentClustering, TrainingDivergedError
+from ._base import TrainingDivergedError
 from ._data import as_tensor, take_rows
-from ._likelihood import (
-    LOGVAR_RANGE,
-    check_likelihood_range,
-    decoded_mean,
-    gaussian_kl,
-    gaussian_log_density,
-    make_decoder_scale,
-    reconstruction_log_likelihood,
-    resolve_likelihood,
-)
-from ._networks import HeadedNet, make_generator, make_trunk
+from ._networks import HeadedNet, make_trunk
+from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 
 #: Rows of the pretrained embedding the mixture prior is fitted on, at most.
 _MIXTURE_ROWS = 10_000
@@ -55,7 +46,7 @@ class MixturePrior(nn.Module):
         return self.logvars.clamp(*LOGVAR_RANGE)
 
 
-class VaDEClustering(BaseLatentClustering):
+class VaDEClustering(BaseVAEClustering):
     """Variational deep embedding: a VAE whose prior is a learned Gaussian mixture.
 
     Jiang, Zheng, Tan, Tang and Zhou, "Variational Deep Embedding: An
@@ -215,8 +206,7 @@ class VaDEClustering(BaseLatentClustering):
     """
 
     _parameter_constraints = {
-        **BaseLatentClustering._parameter_constraints,
-        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        **BaseVAEClustering._parameter_constraints,
         "pretrain_updates": [Interval(Integral, 0, None, closed="left")],
     }
 
@@ -276,21 +266,12 @@ class VaDEClustering(BaseLatentClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         hidden = self._hidden_units(n_features)
-        self.likelihood_ = resolve_likelihood(self.likelihood, unit_interval)
         self.encoder_ = HeadedNet(
             make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
             {"z_mean": self.latent_dim, "z_logvar": self.latent_dim},
         )
-        # The decoder outputs Bernoulli logits or Gaussian means: no activation.
-        self.decoder_ = make_generator(
-            self.latent_dim, n_features, self.image_shape, hidden, "linear"
-        )
-        self.decoder_scale_ = make_decoder_scale(self.likelihood_, n_features)
+        self._build_decoder(n_features, unit_interval, hidden)
         self.prior_ = MixturePrior(self.n_clusters, self.latent_dim)
-
-    def _check_data_against_params(self, X):
-        super()._check_data_against_params(X)
-        check_likelihood_range(self.likelihood, X)
 
     def _initialize(self, X, train_rows, known_clusters, random):
         """Pretrain the autoencoder, then fit the mixture prior on its embedding (sec. 3.3)."""
@@ -379,9 +360,7 @@ class VaDEClustering(BaseLatentClustering):
             batch = as_tensor(take_rows(X, picked), self.device_)
             with self._autocast():
                 decoded = self.decoder_(self._recognise(batch)[0])
-                loss = -reconstruction_log_likelihood(
-                    decoded, batch, self.likelihood_, self.decoder_scale_
-                ).mean()
+                loss = -self._reconstruction(decoded, batch).mean()
             self._update(optimizer, loss)
 
     def _recognise(self, X):
@@ -397,9 +376,7 @@ class VaDEClustering(BaseLatentClustering):
         """Per-row ELBO terms (paper, eq. 12) and gamma, with ``z = mu + sigma * noise``."""
         z_mean, z_logvar = self._recognise(X)
         z = z_mean + (0.5 * z_logvar).exp() * noise
-        reconstruction = reconstruction_log_likelihood(
-            self.decoder_(z), X, self.likelihood_, self.decoder_scale_
-        )
+        reconstruction = self._reconstruction(self.decoder_(z), X)
         log_gamma = self.prior_.log_joint(z).log_softmax(dim=-1)
         gamma = log_gamma.exp()
         # E_q[log q(z | x) - sum_c gamma_c log p(z | c)] = sum_c gamma_c KL(q(z | x) || p(z | c)).
@@ -434,17 +411,8 @@ class VaDEClustering(BaseLatentClustering):
     def _cluster_proba(self, X):
         return self._gamma(self._recognise(X)[0])
 
-    def _encode(self, X):
-        return self._recognise(X)[0]
-
     def _feature_names_out(self):
         return [f"z_mean{i}" for i in range(self._fitted_params.latent_dim)]
-
-    #: The per-row ELBO in nats, which rises as the model fits.
-    _progress_loss = "elbo"
-
-    def _decode(self, Z):
-        return decoded_mean(self.decoder_(Z), self.likelihood_)
 
     def _generate(self, clusters, random):
         # Ancestral sampling (paper, sec. 3.1): z ~ N(mu_c, sigma_c^2), then decode z.
@@ -467,7 +435,3 @@ class VaDEClustering(BaseLatentClustering):
         noise = torch.randn(1, self._fitted_params.latent_dim, generator=generator, device=X.device)
         terms = self._elbo_terms(X, noise)
         return terms["reconstruction"] - terms["kl_z"] - terms["kl_c"]
-
-    @property
-    def _n_features_out(self):
-        return self._fitted_params.latent_dim

@@ -123,9 +123,6 @@ class StudentTClustering(BaseLatentClustering):
     def _feature_names_out(self):
         return [f"z{i}" for i in range(self._fitted_params.latent_dim)]
 
-    @property
-    def _n_features_out(self):
-        return self._fitted_params.latent_dim
 
 
 def test_a_model_without_decoder_has_no_sample_nor_inverse_transform(blobs):
