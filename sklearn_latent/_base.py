@@ -4,7 +4,13 @@
 parameter and data validation, the device, seeding from ``random_state``, the
 epoch/mini-batch loop, progress, ``history_``, batched inference and pickling.
 A model subclass supplies its networks and losses through a few hooks
-(the shape of :class:`sklearn.mixture._base.BaseMixture`):
+(the shape of :class:`sklearn.mixture._base.BaseMixture`), and declares in its
+``__init__`` every parameter of ``_parameter_constraints``, the shared
+recipe's included.  Two layers sit between this base and the models:
+:class:`~sklearn_latent._gan.BaseGANClustering` for the models trained as a
+game, :class:`~sklearn_latent._vae.BaseVAEClustering` for those trained on an
+ELBO; a model of neither kind (e.g. DEC) subclasses this base directly.
+The hooks:
 
 ``_build(n_features, unit_interval)``
     create the fitted networks (attributes ending in ``_``); ``unit_interval``
