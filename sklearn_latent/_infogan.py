@@ -440,69 +440,79 @@ class InfoGANClustering(BaseGANClustering):
         categories = random.randint(self.n_clusters, (real.shape[0],), device=real.device)
         codes, continuous = self._draw_latent(categories, random)
         with self._autocast():
-            with torch.no_grad():
-                fake = self.generator_(codes)
-            real_out, fake_out = self.discriminator_(real), self.discriminator_(fake)
-            critic = self._critic_loss(
-                real, fake, real_out["score"].squeeze(1), fake_out["score"].squeeze(1), random
-            )
-            # Q recovers the codes of fakes (L_I), and the recipe's terms act
-            # on its posterior for real rows.
-            categorical_nll, continuous_nll = self._information_loss(
-                fake_out, categories, continuous
-            )
-            regularizer, losses = self._recipe_loss(batch, real_out["categorical"].softmax(dim=1))
-            smoothness, smoothness_record = self._tangent_smoothness(codes, random)
-            discriminator_loss = (
-                critic
-                + self.categorical_weight * categorical_nll
-                + self.continuous_weight * continuous_nll
-                + regularizer
-                + smoothness
-            )
-            if self.entangled_codes_:
-                # Q's heads for InfoGAN codes stay L_I's (a sign-free graph term
-                # could lock one at -c_i); the graph defines the entangled ones.
-                graph_nll = self._code_graph_nll(
-                    categories, continuous, fake_out, children=self.entangled_codes_
-                )
-                discriminator_loss = discriminator_loss + self.code_graph_weight * graph_nll
-        self._update(optimizers.critic, discriminator_loss)
-        losses.update(smoothness_record, critic=critic.detach())
+            loss, losses = self._discriminator_loss(batch, codes, categories, continuous, random)
+        self._update(optimizers.critic, loss)
         if not self._generator_turn(optimizers):
             return losses
-
         # G: fool D and make its codes recoverable by Q (D and Q held fixed).
         codes, continuous = self._draw_latent(categories, random)
         with self._frozen_critic():
             with self._autocast():
-                fake_out = self.discriminator_(self.generator_(codes))
-                adversarial = self._generator_adversarial_loss(fake_out["score"].squeeze(1))
-                categorical_g, continuous_g = self._information_loss(
-                    fake_out, categories, continuous
+                loss, generator_losses = self._generator_loss(
+                    codes, categories, continuous, random
                 )
-                orthonormality, orthonormality_record = self._tangent_orthonormality(
-                    codes, random
-                )
-                total = (
-                    adversarial
-                    + self.categorical_weight * categorical_g
-                    + self.continuous_weight * continuous_g
-                    + orthonormality
-                )
-                graph_nll = self._code_graph_nll(categories, continuous, fake_out)
-                if graph_nll is not None:
-                    total = total + self.code_graph_weight * graph_nll
-                    losses["code_graph_nll"] = graph_nll.detach()
-            self._update(optimizers.generator, total)
-        losses.update(
-            orthonormality_record,
-            adversarial=adversarial.detach(),
-            # L_I for the uniform categorical code: H(c) - CE (paper, eq. 4 and 5).
-            categorical_information=math.log(self.n_clusters) - categorical_g.detach(),
-            continuous_nll=continuous_g.detach(),
+            self._update(optimizers.generator, loss)
+        return {**losses, **generator_losses}
+
+    def _discriminator_loss(self, batch, codes, categories, continuous, random):
+        """D's and Q's loss, and the record of its terms.
+
+        D tells real rows from fakes; Q recovers the codes of fakes (``L_I``)
+        and carries the recipe's terms on its posterior for real rows.
+        """
+        real = batch.rows
+        with torch.no_grad():
+            fake = self.generator_(codes)
+        real_out, fake_out = self.discriminator_(real), self.discriminator_(fake)
+        critic = self._critic_loss(
+            real, fake, real_out["score"].squeeze(1), fake_out["score"].squeeze(1), random
         )
-        return losses
+        categorical_nll, continuous_nll = self._information_loss(fake_out, categories, continuous)
+        regularizer, losses = self._recipe_loss(batch, real_out["categorical"].softmax(dim=1))
+        smoothness, smoothness_record = self._tangent_smoothness(codes, random)
+        loss = (
+            critic
+            + self.categorical_weight * categorical_nll
+            + self.continuous_weight * continuous_nll
+            + regularizer
+            + smoothness
+        )
+        if self.entangled_codes_:
+            # Q's heads for InfoGAN codes stay L_I's (a sign-free graph term
+            # could lock one at -c_i); the graph defines the entangled ones.
+            graph_nll = self._code_graph_nll(
+                categories, continuous, fake_out, children=self.entangled_codes_
+            )
+            loss = loss + self.code_graph_weight * graph_nll
+        return loss, {**losses, **smoothness_record, "critic": critic.detach()}
+
+    def _generator_loss(self, codes, categories, continuous, random):
+        """G's loss, and the record of its terms.
+
+        G fools D and keeps its codes recoverable by Q (``L_I``), with the
+        code graph's and the Localized GAN's terms where they are on.
+        """
+        fake_out = self.discriminator_(self.generator_(codes))
+        adversarial = self._generator_adversarial_loss(fake_out["score"].squeeze(1))
+        categorical_nll, continuous_nll = self._information_loss(fake_out, categories, continuous)
+        orthonormality, losses = self._tangent_orthonormality(codes, random)
+        loss = (
+            adversarial
+            + self.categorical_weight * categorical_nll
+            + self.continuous_weight * continuous_nll
+            + orthonormality
+        )
+        graph_nll = self._code_graph_nll(categories, continuous, fake_out)
+        if graph_nll is not None:
+            loss = loss + self.code_graph_weight * graph_nll
+            losses["code_graph_nll"] = graph_nll.detach()
+        return loss, {
+            **losses,
+            "adversarial": adversarial.detach(),
+            # L_I for the uniform categorical code: H(c) - CE (paper, eq. 4 and 5).
+            "categorical_information": math.log(self.n_clusters) - categorical_nll.detach(),
+            "continuous_nll": continuous_nll.detach(),
+        }
 
     # ------------------------------------------------------------ inference
     def _cluster_proba(self, X):
