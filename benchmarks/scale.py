@@ -48,10 +48,14 @@ import scipy.sparse as sp
 import torch
 from sklearn.datasets import load_digits
 
-from sklearn_latent import ClusterGANClustering, GMVAEClustering, InfoGANClustering
-from sklearn_latent._data import TrainingBatch
+from sklearn_latent import (
+    ClusterGANClustering,
+    GMVAEClustering,
+    InfoGANClustering,
+    VaDEClustering,
+)
 
-ESTIMATORS = (ClusterGANClustering, GMVAEClustering, InfoGANClustering)
+ESTIMATORS = (ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering)
 SECTIONS = ("inference", "sparse", "memmap", "overhead")
 FIT_PARAMS = {"n_clusters": 10, "hidden_units": (128, 128), "max_iter": 1, "random_state": 0}
 
@@ -133,19 +137,22 @@ def memmap():
 
 
 def _bare_loop(model, seconds):
-    """A minimal PyTorch loop with the fitted loop's signature, timing itself."""
+    """A minimal PyTorch loop with the fitted loop's signature, timing itself.
 
-    def loop(row_source, train_rows, validation, optimizers, random):
+    It draws the same batches as the shared loop (the row source cuts them,
+    with their neighbours and anchors) and runs the model's own train step
+    on them, and nothing else: no record, no progress, no checks.
+    """
+
+    def loop(X, row_source, train_rows, validation_rows, optimizers, random):
         start = time.perf_counter()
-        data, neighbors = row_source.data, row_source.neighbors
-        n_batches = -(-train_rows.shape[0] // model.batch_size)
+        n_samples = train_rows.shape[0]
+        n_batches = max(1, min(-(-n_samples // model.batch_size), n_samples // 2))
         for module in model._modules():
             module.train()
         for _ in range(model.max_iter):
-            order = torch.as_tensor(train_rows[random.numpy.permutation(train_rows.shape[0])])
-            for rows in torch.tensor_split(order, n_batches):
-                pick = random.randint(neighbors.shape[1], rows.shape, data.device)
-                batch = TrainingBatch(data[rows], data[neighbors[rows, pick]])
+            order = train_rows[random.numpy.permutation(n_samples)]
+            for batch in row_source.batches(order, n_batches, random):
                 model._train_step(batch, optimizers, random)
         seconds.append(time.perf_counter() - start)
 
