@@ -25,6 +25,7 @@ behind ``_cluster_proba``, :meth:`~BaseGANClustering._tangent_orthonormality`
 to the generator's).
 """
 
+from abc import abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
 from types import SimpleNamespace
@@ -59,13 +60,13 @@ class BaseGANClustering(BaseLatentClustering):
     }
 
     # ------------------------------------------------------------ GAN hooks
+    @abstractmethod
     def _draw_latent(self, clusters, random):
         """Generator input for ``clusters`` from the latent prior, and its continuous part."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _latent_scale(self, device):
         """Prior standard deviation of each generator input, 0 for the cluster code."""
-        raise NotImplementedError
 
     def _generator_parameters(self):
         """The parameters the generator's optimiser trains."""
