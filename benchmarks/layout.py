@@ -8,7 +8,7 @@ of layout epochs and seed, and the seconds it took:
     OMP_NUM_THREADS=1 python benchmarks/layout.py --datasets letter-2k-std --epochs 200 500
 
 Sets are those of ``benchmarks/clustering.py``; a set above the layout's
-10,000-row cap is sampled down to 10,000 rows (seed 0) first.
+10,000-row cap (or ``--sample``) is sampled down to it (seed 0) first.
 """
 
 import argparse
@@ -25,26 +25,36 @@ from sklearn_latent.metrics import cluster_accuracy
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["digits", "letter-2k-std"])
-    parser.add_argument("--epochs", nargs="+", type=int, default=[_manifold.N_EPOCHS])
+    parser.add_argument(
+        "--epochs", nargs="+", type=int, default=None, help="default: what fit uses for the set"
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--sample", type=int, default=None, help="lay out this many rows of each set (seed 0)"
+    )
     args = parser.parse_args()
     print("| data | layout epochs | ACC per seed | mean ACC | seconds |")
     print("|---|---|---|---|---|")
     for name in args.datasets:
         X, y = load(name)
-        if len(X) > _manifold.MAX_ROWS:
-            rows = np.random.default_rng(0).choice(len(X), _manifold.MAX_ROWS, replace=False)
+        n_rows = min(len(X), args.sample or len(X), _manifold.MAX_ROWS)
+        if n_rows < len(X):
+            rows = np.random.default_rng(0).choice(len(X), n_rows, replace=False)
             X, y = X[rows], y[rows]
+            name = f"{name} ({n_rows:,}-row sample)"
         n_clusters = len(np.unique(y))
-        for epochs in args.epochs:
-            _manifold.N_EPOCHS = epochs
+        small = len(X) <= _manifold.SMALL_INPUT_ROWS
+        default = _manifold.N_EPOCHS_SMALL if small else _manifold.N_EPOCHS_LARGE
+        for epochs in args.epochs or [default]:
             scores, seconds = [], []
             for seed in args.seeds:
                 start = time.perf_counter()
                 graph = _manifold.fuzzy_neighbor_graph(
                     np.asarray(X, dtype=np.float64), _manifold.N_NEIGHBORS
                 )
-                embedding = _manifold.optimize_layout(graph, _manifold.N_COMPONENTS, seed)
+                embedding = _manifold.optimize_layout(
+                    graph, _manifold.N_COMPONENTS, epochs, seed
+                )
                 labels = GaussianMixture(
                     n_clusters,
                     covariance_type="full",
