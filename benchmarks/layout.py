@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 from clustering import load
-from sklearn.mixture import GaussianMixture
 
 from sklearn_latent import _manifold
 from sklearn_latent.metrics import cluster_accuracy
@@ -43,26 +42,15 @@ def main():
             X, y = X[rows], y[rows]
             name = f"{name} ({n_rows:,}-row sample)"
         n_clusters = len(np.unique(y))
-        small = len(X) <= _manifold.SMALL_INPUT_ROWS
-        default = _manifold.N_EPOCHS_SMALL if small else _manifold.N_EPOCHS_LARGE
-        for epochs in args.epochs or [default]:
+        for epochs in args.epochs or [_manifold.layout_epochs(len(X))]:
             scores, seconds = [], []
             for seed in args.seeds:
                 start = time.perf_counter()
-                graph = _manifold.fuzzy_neighbor_graph(
-                    np.asarray(X, dtype=np.float64), _manifold.N_NEIGHBORS
+                responsibility = _manifold.layout_mixture(
+                    np.asarray(X, dtype=np.float64), n_clusters, seed, epochs
                 )
-                embedding = _manifold.optimize_layout(
-                    graph, _manifold.N_COMPONENTS, epochs, seed
-                )
-                labels = GaussianMixture(
-                    n_clusters,
-                    covariance_type="full",
-                    n_init=_manifold.MIXTURE_INITS,
-                    random_state=seed,
-                ).fit_predict(embedding)
                 seconds.append(time.perf_counter() - start)
-                scores.append(cluster_accuracy(y, labels))
+                scores.append(cluster_accuracy(y, responsibility.argmax(axis=1)))
             print(
                 f"| {name} | {epochs} | {', '.join(f'{s:.3f}' for s in scores)} | "
                 f"{np.mean(scores):.3f} | {np.mean(seconds):.1f} |",

@@ -79,18 +79,47 @@ def manifold_clusters(X, rows, n_clusters, seed):
     n_rows = sample.shape[0]
     if n_rows <= n_clusters + 1:
         return rows[:0], rows[:0]  # too few rows for a graph with any structure
-    graph = fuzzy_neighbor_graph(sample, min(N_NEIGHBORS, n_rows - 1))
-    n_epochs = N_EPOCHS_SMALL if n_rows <= SMALL_INPUT_ROWS else N_EPOCHS_LARGE
-    embedding = optimize_layout(graph, min(N_COMPONENTS, n_rows - 2), n_epochs, seed)
-    mixture = GaussianMixture(
-        n_clusters, covariance_type="full", n_init=MIXTURE_INITS, random_state=seed
-    ).fit(embedding)
-    responsibility = mixture.predict_proba(embedding)
+    responsibility = layout_mixture(sample, n_clusters, seed)
     confident = responsibility.max(axis=1) >= CONFIDENCE
     if not confident.any():
         # No clear structure: anchor every row, so init_weight still trains the posterior.
         confident[:] = True
     return rows[confident], responsibility[confident].argmax(axis=1)
+
+
+def layout_mixture(X, n_clusters, seed, n_epochs=None):
+    """Each row's responsibilities under a Gaussian mixture fitted in its graph layout.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features), float64
+        The rows to lay out, more than ``n_clusters + 1`` of them.
+    n_clusters : int
+        Number of mixture components.
+    seed : int
+        Seeds the layout and the mixture.
+    n_epochs : int, default=None
+        Layout epochs; None takes ``N_EPOCHS_SMALL`` up to ``SMALL_INPUT_ROWS``
+        rows and ``N_EPOCHS_LARGE`` above.
+
+    Returns
+    -------
+    responsibility : ndarray of shape (n_rows, n_clusters)
+    """
+    n_rows = X.shape[0]
+    if n_epochs is None:
+        n_epochs = layout_epochs(n_rows)
+    graph = fuzzy_neighbor_graph(X, min(N_NEIGHBORS, n_rows - 1))
+    embedding = optimize_layout(graph, min(N_COMPONENTS, n_rows - 2), n_epochs, seed)
+    mixture = GaussianMixture(
+        n_clusters, covariance_type="full", n_init=MIXTURE_INITS, random_state=seed
+    ).fit(embedding)
+    return mixture.predict_proba(embedding)
+
+
+def layout_epochs(n_rows):
+    """The layout's length for ``n_rows`` rows: UMAP's 500 for small inputs, 200 above."""
+    return N_EPOCHS_SMALL if n_rows <= SMALL_INPUT_ROWS else N_EPOCHS_LARGE
 
 
 def fuzzy_neighbor_graph(X, n_neighbors):
