@@ -103,7 +103,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import as_tensor, make_row_source, nearest_neighbors, take_rows
+from ._data import as_tensor, make_row_source, nearest_neighbors, neighbor_space, take_rows
 from ._losses import posterior_regularizer
 from ._manifold import manifold_clusters
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
@@ -615,15 +615,23 @@ class BaseLatentClustering(
         self.device_ = device
         train_rows, validation_rows = self._split_validation(X.shape[0], random)
         neighbors = labeled = anchors = None
+        initialise = (
+            labels is None
+            and self.cluster_init == "manifold"
+            and self.init_weight > 0
+            and not warm_start
+        )
+        if self.consistency_weight > 0 or initialise:
+            points = neighbor_space(X, train_rows, seed)
         if self.consistency_weight > 0:
-            neighbors = nearest_neighbors(X, train_rows, self.n_neighbors, seed)
+            neighbors = nearest_neighbors(points, train_rows, self.n_neighbors, seed)
         if labels is not None:
             labeled_rows = train_rows[labels[train_rows] >= 0]
             labeled = (labeled_rows, labels[labeled_rows]) if labeled_rows.size else None
-        elif self.cluster_init == "manifold" and self.init_weight > 0 and not warm_start:
+        elif initialise:
             # Partial labels anchor the clusters to classes; without them the
             # manifold initialisation anchors them to the neighbour graph's.
-            anchored_rows, clusters = manifold_clusters(X, train_rows, self.n_clusters, seed)
+            anchored_rows, clusters = manifold_clusters(points, train_rows, self.n_clusters, seed)
             if anchored_rows.size:
                 anchors = np.full(X.shape[0], -1, dtype=np.int64)
                 anchors[anchored_rows] = clusters

@@ -15,12 +15,15 @@ from sklearn import config_context
 from sklearn.decomposition import TruncatedSVD
 from sklearn.neighbors import NearestNeighbors
 
-#: Up to this many training rows, neighbours are found by exact search on the raw
-#: features; above it, among this many rows drawn at random (see nearest_neighbors).
+#: Up to this many training rows, neighbours are found by exact search; above it,
+#: among this many rows drawn at random (see nearest_neighbors).
 EXACT_NEIGHBORS_MAX_ROWS = 20_000
-#: Width of the projection large inputs are searched in ...
-PROJECTION_DIM = 32
-#: ... fitted on this many rows drawn at random.
+#: Inputs wider than this are searched for neighbours on their top singular
+#: directions, not on the raw features (see neighbor_space) ...
+PROJECTION_MIN_FEATURES = 100
+#: ... this many of them ...
+PROJECTION_DIM = 50
+#: ... fitted on this many training rows drawn at random.
 PROJECTION_FIT_ROWS = 5_000
 #: Memory (MiB) of one chunk of the distance matrix during the search.
 SEARCH_WORKING_MEMORY_MB = 64
@@ -185,19 +188,62 @@ class HostRows(_RowSource):
         return _to_device(torch.from_numpy(indices), self.device)
 
 
+def neighbor_space(X, rows, seed):
+    """The coordinates in which rows are compared to find their neighbours.
+
+    Exact neighbour search costs ``n_rows^2 * n_features``: on 20,000 images
+    of 3,072 pixels, a minute of one core for the search alone.  Inputs wider
+    than :data:`PROJECTION_MIN_FEATURES` are therefore projected onto the top
+    :data:`PROJECTION_DIM` singular directions of the training rows, as UMAP
+    users do with PCA before the graph.  Measured on MNIST-5k
+    (``benchmarks/README.md``), this keeps more of a row's 10 nearest rows in its
+    class than the raw pixels do (0.897 against 0.882).
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        All rows.
+    rows : ndarray of int
+        The training rows; the projection is fitted on (a sample of) them.
+    seed : int
+        Seeds the sample and the randomised SVD.
+
+    Returns
+    -------
+    points : {ndarray, sparse matrix} of shape (n_samples, n_coordinates)
+        ``X`` itself when it is narrow enough, else every row projected, as
+        float64 (squared distances of huge values would overflow float32).
+    """
+    if X.shape[1] <= PROJECTION_MIN_FEATURES:
+        return X
+    random = np.random.default_rng(seed)
+    fit_rows = np.sort(random.choice(rows, min(PROJECTION_FIT_ROWS, rows.shape[0]), False))
+    projector = TruncatedSVD(
+        min(PROJECTION_DIM, fit_rows.shape[0] - 1),
+        random_state=int(random.integers(np.iinfo(np.int32).max)),
+    ).fit(X[fit_rows].astype(np.float64))
+    # In chunks: neither a dense copy of a sparse input nor all of a memmap in memory.
+    return np.concatenate(
+        [
+            projector.transform(X[start : start + CHUNK_ROWS].astype(np.float64))
+            for start in range(0, X.shape[0], CHUNK_ROWS)
+        ]
+    )
+
+
 def nearest_neighbors(X, rows, n_neighbors, seed):
     """Each training row's nearest other training rows, as indices into ``X``.
 
     Parameters
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
-        All rows.
+        All rows, in the coordinates they are compared in (:func:`neighbor_space`).
     rows : ndarray of shape (n_rows,)
         Indices of the training rows; neighbours are searched among them.
     n_neighbors : int
         Neighbours per row (fewer if there are fewer other rows).
     seed : int
-        Seed for the projection and the candidate pool of large inputs.
+        Seed for the candidate pool of large inputs.
 
     Returns
     -------
@@ -207,12 +253,10 @@ def nearest_neighbors(X, rows, n_neighbors, seed):
 
     Notes
     -----
-    Up to :data:`EXACT_NEIGHBORS_MAX_ROWS` rows the search is exact, on the
-    raw features.  Above, exact search costs O(n^2) time, so each row's
-    neighbours are its nearest among that many rows drawn at random, measured
-    after projecting onto the top :data:`PROJECTION_DIM` singular directions.
-    The neighbours are then coarser, which suits their one use: a row and its
-    neighbour should share a cluster.
+    Up to :data:`EXACT_NEIGHBORS_MAX_ROWS` rows the search is exact.  Above,
+    exact search costs O(n^2) time, so each row's neighbours are its nearest
+    among that many rows drawn at random.  The neighbours are then coarser,
+    which suits their one use: a row and its neighbour should share a cluster.
     """
     n_neighbors = min(n_neighbors, rows.shape[0] - 1)
     all_rows = rows.shape[0] == X.shape[0]
@@ -233,27 +277,16 @@ def nearest_neighbors(X, rows, n_neighbors, seed):
 
 def _pooled_neighbors(X, rows, n_neighbors, random):
     """Positions in ``rows`` of each row's nearest among a random pool (see above)."""
-    points = _project(X, rows, random)
     pool = np.sort(random.choice(rows.shape[0], EXACT_NEIGHBORS_MAX_ROWS, replace=False))
-    index = NearestNeighbors(n_neighbors=n_neighbors + 1, algorithm="brute").fit(points[pool])
-    found = pool[index.kneighbors(points, return_distance=False)]
+    index = NearestNeighbors(n_neighbors=n_neighbors + 1, algorithm="brute").fit(X[rows[pool]])
+    # Queried in chunks, so a memmapped input is never read whole into memory.
+    found = np.concatenate(
+        [
+            pool[index.kneighbors(X[rows[start : start + CHUNK_ROWS]], return_distance=False)]
+            for start in range(0, rows.shape[0], CHUNK_ROWS)
+        ]
+    )
     # A pooled row finds itself; drop that match, else the farthest of the k + 1.
     drop = found == np.arange(rows.shape[0])[:, None]
     drop[~drop.any(axis=1), -1] = True
     return found[~drop].reshape(rows.shape[0], n_neighbors)
-
-
-def _project(X, rows, random):
-    """``X[rows]`` on the top singular directions, read in chunks, as float32."""
-    if X.shape[1] <= PROJECTION_DIM:
-        projector = None
-    else:
-        fit_rows = np.sort(random.choice(rows, min(PROJECTION_FIT_ROWS, rows.shape[0]), False))
-        projector = TruncatedSVD(
-            PROJECTION_DIM, random_state=int(random.integers(np.iinfo(np.int32).max))
-        ).fit(X[fit_rows])
-    chunks = []
-    for start in range(0, rows.shape[0], CHUNK_ROWS):
-        chunk = take_rows(X, rows[start : start + CHUNK_ROWS])
-        chunks.append(chunk if projector is None else projector.transform(chunk))
-    return np.concatenate(chunks).astype(np.float32, copy=False)

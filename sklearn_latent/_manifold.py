@@ -56,7 +56,8 @@ def manifold_clusters(X, rows, n_clusters, seed):
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        The training data.
+        All rows, in the coordinates they are compared in
+        (:func:`~sklearn_latent._data.neighbor_space`).
     rows : ndarray of int
         The training rows to draw from (validation rows excluded).
     n_clusters : int

@@ -54,7 +54,7 @@ def test_memmap_input_trains_as_the_array_does(estimator_class, blobs, tmp_path)
 def test_large_input_neighbours_come_from_a_random_pool(monkeypatch):
     """Above the exact-search limit, neighbours are near, never the row itself."""
     monkeypatch.setattr(data_module, "EXACT_NEIGHBORS_MAX_ROWS", 60)
-    monkeypatch.setattr(data_module, "PROJECTION_DIM", 3)
+    monkeypatch.setattr(data_module, "CHUNK_ROWS", 64)  # queried in several chunks
     rng = np.random.default_rng(0)
     centers = rng.normal(scale=20, size=(4, 10))
     blob = np.repeat(np.arange(4), 100)
@@ -78,6 +78,29 @@ def test_exact_neighbours_are_the_nearest_other_rows(blobs):
     np.testing.assert_allclose(
         np.sort(np.take_along_axis(distances, neighbors, axis=1), axis=1), expected, rtol=1e-4
     )
+
+
+def test_narrow_inputs_are_compared_on_their_own_features(blobs):
+    X, _ = blobs
+    assert data_module.neighbor_space(X, np.arange(len(X)), seed=0) is X
+
+
+@pytest.mark.parametrize("make_input", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
+def test_wide_inputs_are_compared_on_their_top_singular_directions(make_input, monkeypatch):
+    """Wide rows are projected (in chunks), and each keeps its blob's neighbours."""
+    monkeypatch.setattr(data_module, "CHUNK_ROWS", 64)
+    rng = np.random.default_rng(0)
+    blob = np.repeat(np.arange(4), 50)
+    centers = rng.normal(scale=3, size=(4, data_module.PROJECTION_MIN_FEATURES + 20))
+    X = (centers[blob] + rng.normal(size=(200, centers.shape[1]))).astype(np.float32)
+    rows = np.arange(0, 200, 2)
+    points = data_module.neighbor_space(make_input(X), rows, seed=0)
+    assert isinstance(points, np.ndarray) and points.dtype == np.float64
+    assert points.shape == (200, data_module.PROJECTION_DIM)
+    neighbors = data_module.nearest_neighbors(points, rows, n_neighbors=5, seed=0)
+    assert (blob[neighbors[rows]] == blob[rows][:, None]).all()
+    again = data_module.neighbor_space(make_input(X), rows, seed=0)
+    np.testing.assert_array_equal(points, again)
 
 
 def test_warm_start_continues_training(estimator_class, blobs):
