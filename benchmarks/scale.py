@@ -211,13 +211,20 @@ def wide(n_rows=20_000, n_features=3_072, n_clusters=20):
     from sklearn_latent.metrics import cluster_accuracy
 
     codes, y = make_blobs(n_rows, 20, centers=n_clusters, cluster_std=2.5, random_state=0)
-    rng = np.random.default_rng(0)
-    X = codes @ rng.normal(size=(20, n_features)) / np.sqrt(20)
-    X += rng.normal(size=X.shape)
+    X = codes @ np.random.default_rng(0).normal(size=(20, n_features)) / np.sqrt(20)
+    X += np.random.default_rng(1).normal(size=X.shape)
     X = ((X - X.min()) / (X.max() - X.min())).astype(np.float32)
     print(f"input: {n_rows:,} x {n_features:,} float32, {n_clusters} blobs")
     print("| estimator | fit s | before training s | training s | epochs | ACC |")
     print("|---|---|---|---|---|---|")
+    try:
+        from clustering import UMAPGaussianMixture  # the peer, with umap-learn installed
+    except ImportError:
+        pass
+    else:
+        UMAPGaussianMixture(n_clusters, random_state=0).fit(X[:500])  # warm-up: numba compiles
+        labels, seconds, _ = measure(UMAPGaussianMixture(n_clusters, random_state=0).fit_predict, X)
+        print(f"| UMAP+GMM | {seconds:.1f} | | | | {cluster_accuracy(y, labels):.3f} |", flush=True)
     for estimator in ESTIMATORS:
         estimator(n_clusters=n_clusters, max_iter=1, random_state=0).fit(X[:500])  # warm-up
         model, seconds, _ = measure(estimator(n_clusters=n_clusters, random_state=0).fit, X)

@@ -115,7 +115,8 @@ class ClusterGANClustering(BaseGANClustering):
         rows, among 20,000 random rows in a 32-dimensional projection above.
     hidden_units : tuple of int, default=None
         Widths of the hidden layers of G, D and E.  None means two layers of
-        256, as in the paper's Pendigits nets; with ``image_shape``, the
+        256, as in the paper's Pendigits nets, or of 128 on rows of more than
+        1,024 features (where they cost the most); with ``image_shape``, the
         convolutional nets' dense layer of 1024 units.  With ``image_shape``
         only the last width is used.
     image_shape : tuple of (channels, height, width), default=None

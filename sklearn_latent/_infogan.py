@@ -135,8 +135,8 @@ class InfoGANClustering(BaseGANClustering):
         up to 20,000 training rows; see ``ClusterGANClustering``).
     hidden_units : tuple of int, default=None
         Hidden widths of G and of D/Q's trunk; None sizes them to the input
-        (two layers of 256; a 1024-unit dense layer for the convolutional
-        nets).
+        (two layers of 256, or of 128 on rows of more than 1,024 features; a
+        1024-unit dense layer for the convolutional nets).
     image_shape : tuple of (channels, height, width), default=None
         Set it for flattened images to use the paper's convolutional nets.
     max_iter : int, default=None

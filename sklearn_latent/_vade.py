@@ -113,7 +113,8 @@ class VaDEClustering(BaseVAEClustering):
         Neighbours per row for the consistency term.
     hidden_units : tuple of int, default=None
         Hidden widths of the encoder and decoder; None means two layers of
-        256 (a 1024-unit dense layer for the convolutional nets).
+        256, or of 128 on rows of more than 1,024 features (a 1024-unit dense
+        layer for the convolutional nets).
     image_shape : tuple of (channels, height, width), default=None
         Set it for images given as flattened rows to use convolutional nets.
     max_iter : int, default=None

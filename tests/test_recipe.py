@@ -101,6 +101,24 @@ def test_max_iter_none_runs_a_budget_of_updates(n_rows, five_blobs):
     assert model.n_iter_ == min(round(AUTO_UPDATES / n_batches), AUTO_MAX_EPOCHS)
 
 
+def test_default_hidden_layers_narrow_on_wide_rows(estimator_class, monkeypatch):
+    """Wide rows get narrower default layers; given widths are kept whatever the input."""
+    monkeypatch.setattr(_base, "WIDE_ROW_FEATURES", 8)
+    X = np.random.default_rng(0).random((40, 9)).astype(np.float32)
+    model = estimator_class(
+        n_clusters=2, max_iter=1, batch_size=20, cluster_init=None, random_state=0
+    ).fit(X)
+    first_layers = [
+        layer
+        for module in model._modules()
+        for layer in module.modules()
+        if isinstance(layer, torch.nn.Linear) and layer.in_features == 9
+    ]
+    assert first_layers and all(layer.out_features == 128 for layer in first_layers)
+    assert model._hidden_units(8) == (256, 256)
+    assert model.set_params(hidden_units=(7,))._hidden_units(9) == (7,)
+
+
 def test_busy_cores_reads_a_share_of_the_machine():
     assert 0 <= _base.busy_cores() <= os.cpu_count()
 
