@@ -15,10 +15,11 @@ also Letter as a user would scale a table (``letter-std``: standardised), a
 small sample of it (``letter-2k-std``: 2,000 rows, standardised), digits
 with unequal classes (``digits-unequal``: digit k keeps a 0.2^(k/9) share of
 its rows), and MNIST-5k's digits upsampled to 56 x 56 (``mnist5k-2x``: 3,136
-pixels, as wide as 32 x 32 colour images). Every model gets ``n_clusters`` = the number of classes and its
-defaults; nothing is tuned per data set. The peers: k-means, a Gaussian
-mixture, Ward, and UMAP (10 components, ``min_dist=0``) followed by a full-
-covariance Gaussian mixture (``pip install umap-learn``).
+pixels, as wide as 32 x 32 colour images). Every model gets ``n_clusters`` =
+the number of classes and its defaults; nothing is tuned per data set. The
+peers: k-means, a Gaussian mixture, Ward, and UMAP (10 components,
+``min_dist=0``) followed by a full-covariance Gaussian mixture
+(``pip install umap-learn``).
 For each set the script also prints the neighbour agreement of the rows, raw
 and in the coordinates ``fit`` compares them in: the share of a row's 10
 nearest rows that have its class, which bounds what neighbours can teach.
