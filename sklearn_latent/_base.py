@@ -1183,7 +1183,7 @@ class BaseLatentClustering(
         # manifold initialisation 256 matched it at half the cost (benchmarks/README.md).
         # On rows wider still, the first and last layers are most of an update's
         # cost: on MNIST-5k upsampled to 3,136 pixels, 128 clustered as well as 256
-        # in 60 % of the time, at a lower ELBO.
+        # in 61-66 % of the time, at a lower ELBO.
         width = 128 if n_features > WIDE_ROW_FEATURES else 256
         return (width, width)
 
