@@ -221,7 +221,10 @@ def neighbor_space(X, rows, seed):
     projector = TruncatedSVD(
         min(PROJECTION_DIM, fit_rows.shape[0] - 1),
         random_state=int(random.integers(np.iinfo(np.int32).max)),
-    ).fit(X[fit_rows].astype(np.float64))
+    )
+    # Constant rows make the explained-variance ratio, which is not used, 0 / 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        projector.fit(X[fit_rows].astype(np.float64))
     # In chunks: neither a dense copy of a sparse input nor all of a memmap in memory.
     return np.concatenate(
         [

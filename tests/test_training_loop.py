@@ -80,6 +80,14 @@ def test_exact_neighbours_are_the_nearest_other_rows(blobs):
     )
 
 
+def test_constant_wide_rows_project_quietly_to_finite_coordinates():
+    X = np.ones((30, data_module.PROJECTION_MIN_FEATURES + 1), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        points = data_module.neighbor_space(X, np.arange(30), seed=0)
+    assert np.isfinite(points).all()
+
+
 def test_narrow_inputs_are_compared_on_their_own_features(blobs):
     X, _ = blobs
     assert data_module.neighbor_space(X, np.arange(len(X)), seed=0) is X
