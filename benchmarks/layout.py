@@ -3,8 +3,8 @@
 The initial clusters carry most of the models' quality (``benchmarks/README.md``):
 this prints the Hungarian ACC of the layout + Gaussian mixture of
 ``sklearn_latent/_manifold.py`` alone, on every row of a set, for each number
-of layout epochs and seed, and the seconds it took (with the projection of
-wide rows that ``fit`` makes):
+of layout epochs, number of mixture restarts and seed, and the seconds it took
+(with the projection of wide rows that ``fit`` makes):
 
     OMP_NUM_THREADS=1 python benchmarks/layout.py --datasets letter-2k-std --epochs 200 500
 
@@ -13,6 +13,7 @@ Sets are those of ``benchmarks/clustering.py``; a set above the layout's
 """
 
 import argparse
+import itertools
 import time
 
 import numpy as np
@@ -33,9 +34,16 @@ def main():
     parser.add_argument(
         "--sample", type=int, default=None, help="lay out this many rows of each set (seed 0)"
     )
+    parser.add_argument(
+        "--mixture-inits",
+        nargs="+",
+        type=int,
+        default=[_manifold.MIXTURE_INITS],
+        help="restarts of the mixture fitted in the layout",
+    )
     args = parser.parse_args()
-    print("| data | layout epochs | ACC per seed | mean ACC | seconds |")
-    print("|---|---|---|---|---|")
+    print("| data | layout epochs | mixture restarts | ACC per seed | mean ACC | seconds |")
+    print("|---|---|---|---|---|---|")
     for name in args.datasets:
         X, y = load(name)
         n_rows = min(len(X), args.sample or len(X), _manifold.MAX_ROWS)
@@ -44,7 +52,10 @@ def main():
             X, y = X[rows], y[rows]
             name = f"{name} ({n_rows:,}-row sample)"
         n_clusters = len(np.unique(y))
-        for epochs in args.epochs or [_manifold.layout_epochs(len(X))]:
+        for epochs, inits in itertools.product(
+            args.epochs or [_manifold.layout_epochs(len(X))], args.mixture_inits
+        ):
+            _manifold.MIXTURE_INITS = inits
             scores, seconds = [], []
             for seed in args.seeds:
                 start = time.perf_counter()
@@ -56,7 +67,7 @@ def main():
                 seconds.append(time.perf_counter() - start)
                 scores.append(cluster_accuracy(y, responsibility.argmax(axis=1)))
             print(
-                f"| {name} | {epochs} | {', '.join(f'{s:.3f}' for s in scores)} | "
+                f"| {name} | {epochs} | {inits} | {', '.join(f'{s:.3f}' for s in scores)} | "
                 f"{np.mean(scores):.3f} | {np.mean(seconds):.1f} |",
                 flush=True,
             )
