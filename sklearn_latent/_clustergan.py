@@ -111,8 +111,9 @@ class ClusterGANClustering(BaseGANClustering):
         k becomes class k (10 is a good start, see ``benchmarks/README.md``).
     n_neighbors : int, default=10
         Neighbours per row for the consistency term, found once per ``fit``
-        by Euclidean search on the input rows: exact up to 20,000 training
-        rows, among 20,000 random rows in a 32-dimensional projection above.
+        by Euclidean search on the input rows (on their top 50 singular
+        directions when they have more than 100 features): exact up to 20,000
+        training rows, among 20,000 random rows above.
     hidden_units : tuple of int, default=None
         Widths of the hidden layers of G, D and E.  None means two layers of
         256, as in the paper's Pendigits nets, or of 128 on rows of more than
