@@ -15,11 +15,27 @@ also Letter as a user would scale a table (``letter-std``: standardised), a
 small sample of it (``letter-2k-std``: 2,000 rows, standardised), digits
 with unequal classes (``digits-unequal``: digit k keeps a 0.2^(k/9) share of
 its rows), and MNIST-5k's digits upsampled to 56 x 56 (``mnist5k-2x``: 3,136
-pixels, as wide as 32 x 32 colour images). Every model gets ``n_clusters`` =
-the number of classes and its defaults; nothing is tuned per data set. The
-peers: k-means, a Gaussian mixture, Ward, and UMAP (10 components,
-``min_dist=0``) followed by a full-covariance Gaussian mixture
-(``pip install umap-learn``).
+pixels, as wide as 32 x 32 colour images), and documents: ``bbc``, the 1,249
+BBC news articles in 5 topics of ``../shared/data/bbc_news.csv.gz`` (skipped
+when absent), as TF-IDF of ``TfidfVectorizer(max_features=2000,
+stop_words="english", sublinear_tf=True)``, a sparse matrix. Every model gets
+``n_clusters`` = the number of classes and its defaults; nothing is tuned per
+data set.
+
+The peers, each run as strongly as we run our own initial mixture: k-means
+with 10 restarts, a Gaussian mixture, Ward, and UMAP (10 components,
+``min_dist=0``; after PCA to 50 components on dense rows of more than 100
+features, as UMAP's documentation advises; the cosine metric on documents)
+followed by a full-covariance Gaussian mixture with 10 restarts (``pip install
+umap-learn``). ``initial`` is the models' own starting point alone: the
+manifold layout and mixture of ``sklearn_latent/_manifold.py`` at the seed
+the models use, scored on the rows it lays out (at most 10,000). For each
+deep model, ``fixed`` is the share of the rows the initial clustering got
+wrong that the trained model gets right, and ``broken`` the share of its right
+rows that the model gets wrong (each clustering matched to the classes by the
+Hungarian algorithm); ``vs best peer`` is the model's mean ACC minus the best
+peer's.
+
 For each set the script also prints the neighbour agreement of the rows, raw
 and in the coordinates ``fit`` compares them in: the share of a row's 10
 nearest rows that have its class, which bounds what neighbours can teach.
@@ -33,12 +49,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from joblib import Parallel, delayed
+from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
@@ -49,8 +70,15 @@ from sklearn_latent import (
     InfoGANClustering,
     VaDEClustering,
 )
-from sklearn_latent._data import neighbor_space
+from sklearn_latent._base import seed_from_random_state
+from sklearn_latent._data import neighbor_space, resolve_metric
+from sklearn_latent._manifold import MIXTURE_INITS, initial_clustering
 from sklearn_latent.metrics import cluster_accuracy
+
+#: Where the development sets that may not live in the repository are.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEEP_MODELS = ("ClusterGAN", "GMVAE", "InfoGAN", "VaDE")
+PEERS = ("UMAP+GMM", "KMeans", "GaussianMixture", "Ward")
 
 
 def cpu_name():
@@ -105,10 +133,22 @@ def load(name):
             rows = np.random.default_rng(0).choice(len(X), 2000, replace=False)
             X, y = X[rows], y[rows]
         return StandardScaler().fit_transform(X), y
+    if name == "bbc":
+        import pandas as pd
+
+        articles = pd.read_csv(SHARED_DATA / "bbc_news.csv.gz")
+        vectorizer = TfidfVectorizer(max_features=2000, stop_words="english", sublinear_tf=True)
+        X = vectorizer.fit_transform(articles["text"]).astype(np.float32)
+        return X, pd.factorize(articles["category"], sort=True)[0]
     raise ValueError(
         f"unknown data set {name!r}; choose digits, digits-unequal, mnist5k, mnist5k-2x, "
-        "letter, letter-std or letter-2k-std"
+        "letter, letter-std, letter-2k-std or bbc"
     )
+
+
+def available(name):
+    """Whether a data set can be loaded here (the shared ones may be absent)."""
+    return name != "bbc" or (SHARED_DATA / "bbc_news.csv.gz").exists()
 
 
 def neighbor_agreement(X, y, n_neighbors=10):
@@ -118,7 +158,13 @@ def neighbor_agreement(X, y, n_neighbors=10):
 
 
 class UMAPGaussianMixture(ClusterMixin, BaseEstimator):
-    """UMAP (10 components, min_dist=0) then a full-covariance Gaussian mixture."""
+    """UMAP (10 components, min_dist=0) then a full-covariance Gaussian mixture.
+
+    Run as its users run it: PCA to 50 components first on dense rows of more
+    than 100 features, the cosine metric on documents (sparse non-negative
+    rows, as ``metric="auto"`` decides for our models), and as many mixture
+    restarts as our own initial mixture takes.
+    """
 
     def __init__(self, n_clusters=10, random_state=None):
         self.n_clusters = n_clusters
@@ -127,12 +173,40 @@ class UMAPGaussianMixture(ClusterMixin, BaseEstimator):
     def fit(self, X, y=None):
         from umap import UMAP
 
+        metric = resolve_metric("auto", X)
+        if not sp.issparse(X) and X.shape[1] > 100:
+            X = PCA(50, random_state=self.random_state).fit_transform(X)
         embedding = UMAP(
-            n_components=10, min_dist=0.0, random_state=self.random_state
+            n_components=10, min_dist=0.0, metric=metric, random_state=self.random_state
         ).fit_transform(X)
         self.labels_ = GaussianMixture(
-            self.n_clusters, covariance_type="full", random_state=self.random_state
+            self.n_clusters,
+            covariance_type="full",
+            n_init=MIXTURE_INITS,
+            random_state=self.random_state,
         ).fit_predict(embedding)
+        return self
+
+
+class InitialClustering(ClusterMixin, BaseEstimator):
+    """The deep models' starting point alone: the manifold layout and its mixture.
+
+    The same call ``fit`` makes, at the seed a model with this ``random_state``
+    uses, on every row (the models hold out none by default).  Rows beyond
+    the layout's 10,000 get the label -1 and are left out of its scores.
+    """
+
+    def __init__(self, n_clusters=10, random_state=None):
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        seed = seed_from_random_state(self.random_state)
+        rows = np.arange(X.shape[0])
+        points = neighbor_space(X, rows, seed, resolve_metric("auto", X))
+        laid_out, responsibility = initial_clustering(points, rows, self.n_clusters, seed)
+        self.labels_ = np.full(X.shape[0], -1)
+        self.labels_[laid_out] = responsibility.argmax(axis=1)
         return self
 
 
@@ -142,6 +216,8 @@ FORMATS = {
     "ARI": ".3f",
     "smallest": ".0f",
     "seconds": ".1f",
+    "fixed": ".3f",
+    "broken": ".3f",
     "ELBO": ".1f",
     "L_I": ".3f",
 }
@@ -164,21 +240,42 @@ def make_model(name, n_clusters, seed, params):
         return AgglomerativeClustering(n_clusters)
     if name == "UMAP+GMM":
         return UMAPGaussianMixture(n_clusters, random_state=seed)
+    if name == "initial":
+        return InitialClustering(n_clusters, random_state=seed)
     raise ValueError(f"unknown model {name!r}")
+
+
+def matched(y, labels):
+    """Each row's cluster renamed to the class the Hungarian matching gives it (-1: none)."""
+    clusters = np.unique(labels)
+    contingency = contingency_matrix(y, labels)
+    class_rows, cluster_columns = linear_sum_assignment(contingency, maximize=True)
+    names = np.full(clusters.shape[0], -1)
+    names[cluster_columns] = np.unique(y)[class_rows]
+    return names[np.searchsorted(clusters, labels)]
 
 
 def evaluate(model, X, y, threads=None):
     if threads is not None:
         torch.set_num_threads(threads)  # in a joblib worker: its share of the cores
     n_clusters = len(np.unique(y))
+    if isinstance(model, (AgglomerativeClustering, GaussianMixture)) and sp.issparse(X):
+        X = X.toarray()  # they take no sparse input; the documents set is small
     start = time.perf_counter()
     labels = model.fit_predict(X)
     seconds = time.perf_counter() - start
+    scored = labels >= 0  # all rows, except those the initial clustering did not lay out
+    classes = np.full(labels.shape[0], -1)
+    y, labels = y[scored], labels[scored]
+    classes[scored] = matched(y, labels)
     return {
+        "classes": classes,
         "ACC": cluster_accuracy(y, labels),
         "NMI": normalized_mutual_info_score(y, labels),
         "ARI": adjusted_rand_score(y, labels),
         "smallest": int(np.bincount(labels, minlength=n_clusters).min()),
+        "fixed": np.nan,
+        "broken": np.nan,
         "seconds": seconds,
         # The models' own criteria: GMVAE's and VaDE's mean ELBO, and InfoGAN's categorical
         # information bound L_I in the last epoch (at most log K nats).
@@ -191,23 +288,24 @@ def evaluate(model, X, y, threads=None):
     }
 
 
+def repairs(y, initial, trained):
+    """The shares of the initial clustering's wrong rows fixed and right rows broken.
+
+    ``initial`` and ``trained`` hold each row's matched class (-1 where the
+    initial clustering did not lay the row out).
+    """
+    laid_out = initial >= 0
+    wrong = laid_out & (initial != y)
+    right = laid_out & (initial == y)
+    fixed = (trained[wrong] == y[wrong]).mean() if wrong.any() else np.nan
+    broken = (trained[right] != y[right]).mean() if right.any() else np.nan
+    return float(fixed), float(broken)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist5k", "letter"])
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        default=[
-            "ClusterGAN",
-            "GMVAE",
-            "InfoGAN",
-            "VaDE",
-            "UMAP+GMM",
-            "KMeans",
-            "GaussianMixture",
-            "Ward",
-        ],
-    )
+    parser.add_argument("--models", nargs="+", default=[*DEEP_MODELS, "initial", *PEERS])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--params", default="{}", help="JSON overrides for the deep models")
     parser.add_argument(
@@ -216,35 +314,63 @@ def main():
     args = parser.parse_args()
     params = json.loads(args.params)
     threads = 1 if args.n_jobs > 1 else None
+    # The deep models' shares need the initial clustering at the same seeds.
+    models = list(args.models)
+    if any(name in DEEP_MODELS for name in models) and "initial" not in models:
+        models.append("initial")
 
     print(
         f"machine: {cpu_name()}, {os.cpu_count()} cores, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"
     )
     print(f"deep-model overrides: {params or 'none (defaults)'}\n")
-    print(
-        "| data | model | ACC | NMI | ARI | smallest cluster | fit s | ELBO (nats) | L_I (nats) |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
+    header = [
+        "data",
+        "model",
+        "ACC",
+        "NMI",
+        "ARI",
+        "smallest cluster",
+        "fit s",
+        "fixed",
+        "broken",
+        "ELBO (nats)",
+        "L_I (nats)",
+        "ACC vs best peer",
+    ]
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for dataset in args.datasets:
+        if not available(dataset):
+            print(f"<!-- {dataset}: skipped, its file is not in {SHARED_DATA} -->")
+            continue
         X, y = load(dataset)
         n_clusters = len(np.unique(y))
-        points = neighbor_space(X, np.arange(X.shape[0]), seed=0)
+        points = neighbor_space(X, np.arange(X.shape[0]), seed=0, metric=resolve_metric("auto", X))
         print(
             f"<!-- {dataset}: {X.shape[0]} x {X.shape[1]}, {n_clusters} classes, neighbour "
             f"agreement (10 nearest) of the raw rows {neighbor_agreement(X, y):.3f}, in the "
             f"coordinates fit compares them in {neighbor_agreement(points, y):.3f} -->",
             flush=True,
         )
-        for model_name in args.models:
-            runs = Parallel(n_jobs=args.n_jobs)(
+        results = {}
+        for model_name in models:
+            results[model_name] = Parallel(n_jobs=args.n_jobs)(
                 delayed(evaluate)(make_model(model_name, n_clusters, seed, params), X, y, threads)
                 for seed in args.seeds
             )
+        for model_name in models:
+            if model_name not in DEEP_MODELS:
+                continue
+            for run, initial in zip(results[model_name], results["initial"], strict=True):
+                run["fixed"], run["broken"] = repairs(y, initial["classes"], run["classes"])
+        peers = [name for name in models if name in PEERS]
+        best_peer = max((np.mean([r["ACC"] for r in results[n]]) for n in peers), default=np.nan)
+        for model_name in models:
+            runs = results[model_name]
             for seed, run in zip(args.seeds, runs, strict=True):
                 print(
                     f"<!-- {dataset} {model_name} seed {seed}: "
-                    + ", ".join(f"{k}={v:.3f}" for k, v in run.items())
+                    + ", ".join(f"{k}={run[k]:.3f}" for k in FORMATS)
                     + " -->",
                     flush=True,
                 )
@@ -256,7 +382,10 @@ def main():
                     if np.isnan(values).all()
                     else f"{values.mean():{fmt}} +- {values.std():{fmt}}"
                 )
-            print(f"| {dataset} | {model_name} | " + " | ".join(cells) + " |", flush=True)
+            gap = np.mean([run["ACC"] for run in runs]) - best_peer
+            cells.append("" if model_name in PEERS or np.isnan(gap) else f"{gap:+.3f}")
+            table.append(f"| {dataset} | {model_name} | " + " | ".join(cells) + " |")
+    print("\n".join(table))
 
 
 if __name__ == "__main__":

@@ -103,7 +103,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import as_tensor, make_row_source, nearest_neighbors, neighbor_space, take_rows
+from ._data import (
+    as_tensor,
+    make_row_source,
+    nearest_neighbors,
+    neighbor_space,
+    resolve_metric,
+    take_rows,
+)
 from ._losses import posterior_regularizer
 from ._manifold import manifold_clusters
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
@@ -149,8 +156,7 @@ def resolve_device(device):
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
-            f"device={device!r} is not a device name; use 'auto', 'cpu', "
-            "'cuda', 'cuda:N' or 'mps'."
+            f"device={device!r} is not a device name; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
         ) from exc
     if resolved.type not in DEVICE_TYPES:
         raise ValueError(
@@ -180,6 +186,7 @@ def busy_cores(interval=0.05):
     Returns 0 where ``/proc/stat`` does not exist (not Linux).  This
     process's own CPU time over the interval is left out.
     """
+
     def read():
         with open("/proc/stat") as stat:
             ticks = [int(value) for value in stat.readline().split()[1:]]
@@ -298,6 +305,7 @@ class BaseLatentClustering(
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "betas": [tuple, list],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "metric": [StrOptions({"auto", "euclidean", "cosine"})],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "cluster_init": [StrOptions({"manifold"}), None],
@@ -602,6 +610,8 @@ class BaseLatentClustering(
             seed = int(np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0])
         random = TrainingRandomness(seed, device)
         fitted_modules = dict(self._named_modules())
+        # Before the networks: a model may choose its likelihood by the geometry.
+        self.metric_ = resolve_metric(self.metric, X)
         # Building modules consumes the *global* torch generator (parameter init);
         # fork it so the caller's RNG state is untouched and init is seeded.
         with torch.random.fork_rng(devices=[]):
@@ -625,7 +635,7 @@ class BaseLatentClustering(
             and not warm_start
         )
         if self.consistency_weight > 0 or initialise:
-            points = neighbor_space(X, train_rows, seed)
+            points = neighbor_space(X, train_rows, seed, self.metric_)
         if self.consistency_weight > 0:
             neighbors = nearest_neighbors(points, train_rows, self.n_neighbors, seed)
         if labels is not None:

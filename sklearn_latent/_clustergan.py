@@ -114,6 +114,13 @@ class ClusterGANClustering(BaseGANClustering):
         by Euclidean search on the input rows (on their top 50 singular
         directions when they have more than 100 features): exact up to 20,000
         training rows, among 20,000 random rows above.
+    metric : {"auto", "euclidean", "cosine"}, default="auto"
+        How rows are compared to find their neighbours, for the neighbour
+        term and the manifold initialisation: by distance, or by angle
+        (rows scaled to unit length first), as for documents, which are
+        alike when their terms are, whatever their lengths.  ``"auto"`` is
+        ``"cosine"`` for a sparse matrix without negative entries (term counts,
+        TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.
     hidden_units : tuple of int, default=None
         Widths of the hidden layers of G, D and E.  None means two layers of
         256, as in the paper's Pendigits nets, or of 128 on rows of more than
@@ -177,6 +184,8 @@ class ClusterGANClustering(BaseGANClustering):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
+    metric_ : {"euclidean", "cosine"}
+        The geometry neighbours were found in, ``metric`` with ``"auto"`` resolved.
     generator_, discriminator_, encoder_ : torch.nn.Module
         The fitted networks G, D and E.
     kmeans_ : KMeans
@@ -252,6 +261,7 @@ class ClusterGANClustering(BaseGANClustering):
         orthonormality_weight=0.0,
         label_weight=0.0,
         n_neighbors=10,
+        metric="auto",
         hidden_units=None,
         image_shape=None,
         max_iter=None,
@@ -286,6 +296,7 @@ class ClusterGANClustering(BaseGANClustering):
         self.orthonormality_weight = orthonormality_weight
         self.label_weight = label_weight
         self.n_neighbors = n_neighbors
+        self.metric = metric
         self.hidden_units = hidden_units
         self.image_shape = image_shape
         self.max_iter = max_iter

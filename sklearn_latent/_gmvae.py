@@ -67,9 +67,12 @@ class GMVAEClustering(BaseVAEClustering):
     free_bits : float, default=0.5
         Floor lambda, in nats, of the z-prior KL term (official code's
         default); 0 turns it off.
-    likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
+    likelihood : {"auto", "bernoulli", "gaussian", "multinomial"}, default="auto"
         Decoder distribution; "auto" takes Bernoulli when the training data lie
-        in [0, 1], Gaussian otherwise.
+        in [0, 1], Gaussian otherwise, except for documents (``metric_ ==
+        "cosine"``, weights in [0, 1] such as TF-IDF), which get a multinomial
+        over the terms (the decoder of neural topic models; pass
+        "multinomial" for raw term counts).
     consistency_weight : float, default=10.0
         Weight of the neighbour-agreement term on ``p(z | y)``; 0 turns it off.
     balance_weight : float, default=20.0
@@ -94,6 +97,13 @@ class GMVAEClustering(BaseVAEClustering):
     n_neighbors : int, default=10
         Neighbours per row for the consistency term (Euclidean search, exact
         up to 20,000 training rows; see ``ClusterGANClustering``).
+    metric : {"auto", "euclidean", "cosine"}, default="auto"
+        How rows are compared to find their neighbours, for the neighbour
+        term and the manifold initialisation: by distance, or by angle
+        (rows scaled to unit length first), as for documents, which are
+        alike when their terms are, whatever their lengths.  ``"auto"`` is
+        ``"cosine"`` for a sparse matrix without negative entries (term counts,
+        TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.
     hidden_units : tuple of int, default=None
         Hidden widths of the recognition and decoder nets; None sizes them to
         the input (two layers of 256, or of 128 on rows of more than 1,024
@@ -142,6 +152,8 @@ class GMVAEClustering(BaseVAEClustering):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
+    metric_ : {"euclidean", "cosine"}
+        The geometry neighbours were found in, ``metric`` with ``"auto"`` resolved.
     encoder_ : torch.nn.Module
         Recognition net for ``q(x | y)`` and ``q(w | y)``.
     prior_ : torch.nn.Module
@@ -215,6 +227,7 @@ class GMVAEClustering(BaseVAEClustering):
         init_weight=10.0,
         label_weight=0.0,
         n_neighbors=10,
+        metric="auto",
         hidden_units=None,
         image_shape=None,
         max_iter=None,
@@ -242,6 +255,7 @@ class GMVAEClustering(BaseVAEClustering):
         self.init_weight = init_weight
         self.label_weight = label_weight
         self.n_neighbors = n_neighbors
+        self.metric = metric
         self.hidden_units = hidden_units
         self.image_shape = image_shape
         self.max_iter = max_iter

@@ -133,6 +133,13 @@ class InfoGANClustering(BaseGANClustering):
     n_neighbors : int, default=10
         Neighbours per row for the consistency term (Euclidean search, exact
         up to 20,000 training rows; see ``ClusterGANClustering``).
+    metric : {"auto", "euclidean", "cosine"}, default="auto"
+        How rows are compared to find their neighbours, for the neighbour
+        term and the manifold initialisation: by distance, or by angle
+        (rows scaled to unit length first), as for documents, which are
+        alike when their terms are, whatever their lengths.  ``"auto"`` is
+        ``"cosine"`` for a sparse matrix without negative entries (term counts,
+        TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.
     hidden_units : tuple of int, default=None
         Hidden widths of G and of D/Q's trunk; None sizes them to the input
         (two layers of 256, or of 128 on rows of more than 1,024 features; a
@@ -185,6 +192,8 @@ class InfoGANClustering(BaseGANClustering):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster (categorical code) of each training row.
+    metric_ : {"euclidean", "cosine"}
+        The geometry neighbours were found in, ``metric`` with ``"auto"`` resolved.
     generator_ : torch.nn.Module
         The generator G.
     discriminator_ : torch.nn.Module
@@ -305,6 +314,7 @@ class InfoGANClustering(BaseGANClustering):
         code_graph_weight=1.0,
         label_weight=0.0,
         n_neighbors=10,
+        metric="auto",
         hidden_units=None,
         image_shape=None,
         max_iter=None,
@@ -340,6 +350,7 @@ class InfoGANClustering(BaseGANClustering):
         self.code_graph_weight = code_graph_weight
         self.label_weight = label_weight
         self.n_neighbors = n_neighbors
+        self.metric = metric
         self.hidden_units = hidden_units
         self.image_shape = image_shape
         self.max_iter = max_iter

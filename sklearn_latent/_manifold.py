@@ -76,20 +76,31 @@ def manifold_clusters(X, rows, n_clusters, seed):
     clusters : ndarray of int
         Their mixture components, in ``[0, n_clusters)``.
     """
-    random = np.random.default_rng(seed)
-    if rows.shape[0] > MAX_ROWS:
-        rows = np.sort(random.choice(rows, MAX_ROWS, replace=False))
-    # Float64: squared distances of rows far beyond 1e19 would overflow float32.
-    sample = X[rows].astype(np.float64)
-    n_rows = sample.shape[0]
-    if n_rows <= n_clusters + 1:
-        return rows[:0], rows[:0]  # too few rows for a graph with any structure
-    responsibility = layout_mixture(sample, n_clusters, seed)
+    rows, responsibility = initial_clustering(X, rows, n_clusters, seed)
+    if not rows.size:
+        return rows, rows
     confident = responsibility.max(axis=1) >= CONFIDENCE
     if not confident.any():
         # No clear structure: anchor every row, so init_weight still trains the posterior.
         confident[:] = True
     return rows[confident], responsibility[confident].argmax(axis=1)
+
+
+def initial_clustering(X, rows, n_clusters, seed):
+    """The mixture responsibilities of the rows :func:`manifold_clusters` lays out.
+
+    Takes the arguments of :func:`manifold_clusters`.  Returns the laid-out
+    rows (a sample of ``rows`` of at most :data:`MAX_ROWS`; none when there
+    are too few rows for a graph with any structure) and their
+    responsibilities, of shape ``(n_laid_out, n_clusters)``.
+    """
+    random = np.random.default_rng(seed)
+    if rows.shape[0] > MAX_ROWS:
+        rows = np.sort(random.choice(rows, MAX_ROWS, replace=False))
+    if rows.shape[0] <= n_clusters + 1:
+        return rows[:0], np.empty((0, n_clusters))
+    # Float64: squared distances of rows far beyond 1e19 would overflow float32.
+    return rows, layout_mixture(X[rows].astype(np.float64), n_clusters, seed)
 
 
 def layout_mixture(X, n_clusters, seed, n_epochs=None):
@@ -140,9 +151,7 @@ def fuzzy_neighbor_graph(X, n_neighbors):
     graph : scipy.sparse.coo_matrix of shape (n_rows, n_rows)
     """
     n_rows = X.shape[0]
-    distances, neighbors = (
-        NearestNeighbors(n_neighbors=n_neighbors + 1).fit(X).kneighbors(X)
-    )
+    distances, neighbors = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(X).kneighbors(X)
     # Drop each row itself (duplicated rows may swap places with it: harmless).
     distances, neighbors = distances[:, 1:], neighbors[:, 1:]
     excess = np.maximum(distances - distances[:, :1], 0.0)

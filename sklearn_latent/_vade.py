@@ -82,9 +82,12 @@ class VaDEClustering(BaseVAEClustering):
         Number of mixture components K.
     latent_dim : int, default=10
         Dimension of the latent ``z`` (paper: 10).
-    likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
+    likelihood : {"auto", "bernoulli", "gaussian", "multinomial"}, default="auto"
         Decoder likelihood; "auto" takes Bernoulli when the training data lie
-        in [0, 1] and a Gaussian with a learned scale per feature otherwise.
+        in [0, 1] and a Gaussian with a learned scale per feature otherwise,
+        except for documents (``metric_ == "cosine"``, weights in [0, 1] such
+        as TF-IDF), which get a multinomial over the terms (the decoder of
+        neural topic models; pass "multinomial" for raw term counts).
     pretrain_updates : int, default=300
         Autoencoder updates before the mixture prior is fitted; 0 fits the
         mixture on the embedding of the untrained encoder.
@@ -111,6 +114,13 @@ class VaDEClustering(BaseVAEClustering):
         the labels and ``gamma`` of the labelled rows.
     n_neighbors : int, default=10
         Neighbours per row for the consistency term.
+    metric : {"auto", "euclidean", "cosine"}, default="auto"
+        How rows are compared to find their neighbours, for the neighbour
+        term and the manifold initialisation: by distance, or by angle
+        (rows scaled to unit length first), as for documents, which are
+        alike when their terms are, whatever their lengths.  ``"auto"`` is
+        ``"cosine"`` for a sparse matrix without negative entries (term counts,
+        TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.
     hidden_units : tuple of int, default=None
         Hidden widths of the encoder and decoder; None means two layers of
         256, or of 128 on rows of more than 1,024 features (a 1024-unit dense
@@ -157,6 +167,8 @@ class VaDEClustering(BaseVAEClustering):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
+    metric_ : {"euclidean", "cosine"}
+        The geometry neighbours were found in, ``metric`` with ``"auto"`` resolved.
     encoder_, decoder_ : torch.nn.Module
         The fitted recognition network and decoder.
     prior_ : MixturePrior
@@ -224,6 +236,7 @@ class VaDEClustering(BaseVAEClustering):
         init_weight=10.0,
         label_weight=0.0,
         n_neighbors=10,
+        metric="auto",
         hidden_units=None,
         image_shape=None,
         max_iter=None,
@@ -249,6 +262,7 @@ class VaDEClustering(BaseVAEClustering):
         self.init_weight = init_weight
         self.label_weight = label_weight
         self.n_neighbors = n_neighbors
+        self.metric = metric
         self.hidden_units = hidden_units
         self.image_shape = image_shape
         self.max_iter = max_iter

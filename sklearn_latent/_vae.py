@@ -2,8 +2,10 @@
 
 :class:`BaseVAEClustering` owns the decoder and its likelihood p(row |
 latent): rows in [0, 1] (pixels, min-max scaled features) get a Bernoulli
-likelihood on the decoder's logits, as the papers use for MNIST; other rows
-a Gaussian with a learned scale per feature (the ``likelihood`` parameter).
+likelihood on the decoder's logits, as the papers use for MNIST; documents
+(``metric_ == "cosine"``, term weights in [0, 1]) a multinomial over the
+terms; other rows a Gaussian with a learned scale per feature (the
+``likelihood`` parameter).
 The module also holds the Gaussian density and KL both models' ELBOs use.
 A VAE subclass calls ``_build_decoder`` in ``_build``, ``_reconstruction``
 in its ELBO, and defines ``_recognise(X)``, whose first output, the
@@ -57,7 +59,7 @@ class BaseVAEClustering(BaseLatentClustering):
 
     _parameter_constraints = {
         **BaseLatentClustering._parameter_constraints,
-        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian", "multinomial"})],
     }
 
     #: The per-row ELBO in nats, which rises as the model fits.
@@ -72,11 +74,20 @@ class BaseVAEClustering(BaseLatentClustering):
                 "(e.g. with sklearn.preprocessing.MinMaxScaler), or use likelihood='gaussian' "
                 "or 'auto'."
             )
+        if self.likelihood == "multinomial" and X.min() < 0:
+            raise ValueError(
+                f"likelihood='multinomial' models non-negative term counts or weights, but X "
+                f"holds values down to {float(X.min()):.3g}. Pass counts or TF-IDF weights "
+                "(e.g. from sklearn.feature_extraction.text.TfidfVectorizer), or use "
+                "likelihood='gaussian' or 'auto'."
+            )
 
     def _build_decoder(self, n_features, unit_interval, hidden):
         """The decoder of ``latent_dim`` codes and its likelihood, "auto" resolved from the data."""
-        if self.likelihood == "auto":
-            self.likelihood_ = "bernoulli" if unit_interval else "gaussian"
+        if self.likelihood == "auto" and unit_interval:
+            self.likelihood_ = "multinomial" if self.metric_ == "cosine" else "bernoulli"
+        elif self.likelihood == "auto":
+            self.likelihood_ = "gaussian"
         else:
             self.likelihood_ = self.likelihood
         # It outputs Bernoulli logits or Gaussian means: no activation.
@@ -93,7 +104,14 @@ class BaseVAEClustering(BaseLatentClustering):
 
         ``decoded`` may carry leading sample dimensions that ``rows`` broadcasts to.
         """
-        if self.likelihood_ == "bernoulli":
+        if self.likelihood_ == "multinomial":
+            # A document's terms drawn from softmax(decoded), each weighted by its count
+            # or TF-IDF weight: the multinomial decoder of neural topic models (ProdLDA,
+            # Srivastava and Sutton, ICLR 2017, eq. 3), without the constant multinomial
+            # coefficient.  A Bernoulli per term also scores every absent term, which is
+            # most of each row.
+            log_likelihood = rows * F.log_softmax(decoded, dim=-1)
+        elif self.likelihood_ == "bernoulli":
             log_likelihood = -F.binary_cross_entropy_with_logits(
                 decoded, rows.expand_as(decoded), reduction="none"
             )
@@ -105,6 +123,9 @@ class BaseVAEClustering(BaseLatentClustering):
         return self._recognise(X)[0]
 
     def _decode(self, Z):
-        # The mean of p(row | latent): probabilities for Bernoulli, the output itself for Gaussian.
+        # The mean of p(row | latent): probabilities for Bernoulli, the output itself for
+        # Gaussian; for the multinomial, the terms' proportions (each row sums to 1).
         decoded = self.decoder_(Z)
+        if self.likelihood_ == "multinomial":
+            return decoded.softmax(dim=-1)
         return decoded.sigmoid() if self.likelihood_ == "bernoulli" else decoded
