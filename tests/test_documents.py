@@ -82,7 +82,7 @@ def test_dense_cosine_space_is_unit_rows(n_features):
 
 
 def test_fit_on_tfidf_documents(estimator_class):
-    counts, y = topic_counts()
+    counts, _ = topic_counts()
     X = TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32)
     model = fast(estimator_class, n_clusters=3, random_state=0).fit(X)
     assert model.metric_ == "cosine"
@@ -112,5 +112,5 @@ def test_multinomial_refuses_negative_values(estimator_class):
     if "likelihood" not in estimator_class().get_params():
         pytest.skip("the model has no likelihood to choose")
     X = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
-    with pytest.raises(ValueError, match="likelihood='multinomial'.*non-negative"):
+    with pytest.raises(ValueError, match=r"likelihood='multinomial'.*non-negative"):
         fast(estimator_class, likelihood="multinomial").fit(X)
