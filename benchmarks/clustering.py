@@ -314,10 +314,10 @@ def main():
     args = parser.parse_args()
     params = json.loads(args.params)
     threads = 1 if args.n_jobs > 1 else None
-    # The deep models' shares need the initial clustering at the same seeds.
-    models = list(args.models)
-    if any(name in DEEP_MODELS for name in models) and "initial" not in models:
-        models.append("initial")
+    # The deep models' shares need the initial clustering at the same seeds: it runs first.
+    models = [name for name in args.models if name != "initial"]
+    if "initial" in args.models or any(name in DEEP_MODELS for name in models):
+        models.insert(0, "initial")
 
     print(
         f"machine: {cpu_name()}, {os.cpu_count()} cores, "
@@ -354,19 +354,13 @@ def main():
         )
         results = {}
         for model_name in models:
-            results[model_name] = Parallel(n_jobs=args.n_jobs)(
+            runs = Parallel(n_jobs=args.n_jobs)(
                 delayed(evaluate)(make_model(model_name, n_clusters, seed, params), X, y, threads)
                 for seed in args.seeds
             )
-        for model_name in models:
-            if model_name not in DEEP_MODELS:
-                continue
-            for run, initial in zip(results[model_name], results["initial"], strict=True):
-                run["fixed"], run["broken"] = repairs(y, initial["classes"], run["classes"])
-        peers = [name for name in models if name in PEERS]
-        best_peer = max((np.mean([r["ACC"] for r in results[n]]) for n in peers), default=np.nan)
-        for model_name in models:
-            runs = results[model_name]
+            if model_name in DEEP_MODELS:
+                for run, initial in zip(runs, results["initial"], strict=True):
+                    run["fixed"], run["broken"] = repairs(y, initial["classes"], run["classes"])
             for seed, run in zip(args.seeds, runs, strict=True):
                 print(
                     f"<!-- {dataset} {model_name} seed {seed}: "
@@ -374,15 +368,19 @@ def main():
                     + " -->",
                     flush=True,
                 )
+            results[model_name] = runs
+        peers = [name for name in models if name in PEERS]
+        best_peer = max((np.mean([r["ACC"] for r in results[n]]) for n in peers), default=np.nan)
+        for model_name in models:
             cells = []
             for key, fmt in FORMATS.items():
-                values = np.array([run[key] for run in runs], dtype=float)
+                values = np.array([run[key] for run in results[model_name]], dtype=float)
                 cells.append(
                     ""
                     if np.isnan(values).all()
                     else f"{values.mean():{fmt}} +- {values.std():{fmt}}"
                 )
-            gap = np.mean([run["ACC"] for run in runs]) - best_peer
+            gap = np.mean([run["ACC"] for run in results[model_name]]) - best_peer
             cells.append("" if model_name in PEERS or np.isnan(gap) else f"{gap:+.3f}")
             table.append(f"| {dataset} | {model_name} | " + " | ".join(cells) + " |")
     print("\n".join(table))
