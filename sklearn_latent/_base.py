@@ -107,6 +107,7 @@ from ._data import as_tensor, make_row_source, nearest_neighbors, neighbor_space
 from ._losses import posterior_regularizer
 from ._manifold import manifold_clusters
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
+from ._runtime import drawing_from
 
 #: Rows per forward pass at inference; bounded so memory stays flat on any input size.
 INFERENCE_BATCH_SIZE = 4096
@@ -244,8 +245,9 @@ class TrainingRandomness:
     """The random streams of one ``fit``, all derived from one seed.
 
     ``numpy`` shuffles rows on the host; ``torch`` draws latent samples and
-    other noise directly on the training device.  Neither touches the global
-    NumPy or torch generators.
+    other noise directly on the training device; ``initialization`` draws the
+    networks' initial weights (see :func:`~sklearn_latent._runtime.drawing_from`).
+    None touches the global NumPy or torch generators.
     """
 
     def __init__(self, seed, device):
@@ -253,6 +255,8 @@ class TrainingRandomness:
         self.numpy = np.random.default_rng(seed)
         self.torch = torch.Generator(device=device)
         self.torch.manual_seed(seed)
+        # The networks' initial weights, drawn on the CPU where they are built.
+        self.initialization = torch.Generator().manual_seed(seed)
 
     def randn(self, *shape, device):
         return torch.randn(*shape, generator=self.torch, device=device)
@@ -602,10 +606,10 @@ class BaseLatentClustering(
             seed = int(np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0])
         random = TrainingRandomness(seed, device)
         fitted_modules = dict(self._named_modules())
-        # Building modules consumes the *global* torch generator (parameter init);
-        # fork it so the caller's RNG state is untouched and init is seeded.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        # Torch initialises weights from its process-wide generator, which other
+        # threads share: the networks draw from the fit's own instead (built on
+        # the CPU, so from a CPU generator), and the global stream is never read.
+        with drawing_from(random.initialization):
             self._build(X.shape[1], unit_interval=bool(X.min() >= 0.0 and X.max() <= 1.0))
         if warm_start:
             self._load_fitted_weights(fitted_modules)
