@@ -67,18 +67,20 @@ what it learned, whatever ``set_params`` did since.  Every public inference
 method returns through :meth:`BaseLatentClustering._infer` (or ``_finite``),
 which refuses NaN and infinite outputs with a ``ValueError`` naming the fix.
 
-Threads: under joblib's default (loky) backend and on dask workers, each
-worker process starts with ``OMP_NUM_THREADS`` set to its share of the cores,
-which torch reads when it is imported there, so a parallel grid search does
-not oversubscribe the machine.
+Threads: ``fit`` trains on torch's thread count as it finds it and never
+changes it: the count is process-wide, so a fit that lowered it would change
+the arithmetic of fits and predictions running in other threads, and a count
+chosen from the machine's load would make the same seed give other labels
+from one fit to the next.  Under joblib's default (loky) backend and on dask
+workers, each worker process starts with ``OMP_NUM_THREADS`` set to its share
+of the cores, which torch reads when it is imported there, so a parallel grid
+search does not oversubscribe the machine.
 """
 
 import copy
-import os
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -173,54 +175,6 @@ def resolve_device(device):
             f"device={device!r} was requested but MPS is not available; use device='auto'."
         )
     return resolved
-
-
-def busy_cores(interval=0.05):
-    """How many cores other processes keep busy now, from two reads of ``/proc/stat``.
-
-    Returns 0 where ``/proc/stat`` does not exist (not Linux).  This
-    process's own CPU time over the interval is left out.
-    """
-    def read():
-        with open("/proc/stat") as stat:
-            ticks = [int(value) for value in stat.readline().split()[1:]]
-        idle = ticks[3] + ticks[4]  # idle and iowait
-        return sum(ticks) - idle, sum(ticks), time.process_time()
-
-    try:
-        busy_before, total_before, own_before = read()
-        time.sleep(interval)
-        busy_after, total_after, own_after = read()
-    except (OSError, ValueError, IndexError):
-        return 0
-    own = (own_after - own_before) * os.sysconf("SC_CLK_TCK")
-    elapsed = max(total_after - total_before, 1)
-    return max(0.0, (busy_after - busy_before - own) / elapsed * os.cpu_count())
-
-
-@contextmanager
-def threads_left_free():
-    """Run torch on the cores other processes leave free, restoring its setting afterwards.
-
-    Torch's worker threads spin-wait on each other: on a 2-core machine with
-    one other busy process, a train step on two threads ran 2-3 times slower
-    than on one, while on an idle machine two threads ran 1.5 times faster
-    (``benchmarks/throughput.py``).  So each ``fit`` lowers the thread count,
-    never raises it, to the cores not busy when it starts.
-    """
-    threads = torch.get_num_threads()
-    if threads > 1:
-        wanted = max(1, min(threads, round(os.cpu_count() - busy_cores())))
-    else:
-        wanted = threads  # nothing to lower: skip the measurement
-    if wanted == threads:
-        yield
-        return
-    torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _available_device(device):
@@ -455,8 +409,7 @@ class BaseLatentClustering(
             self._check_cluster_posterior_trained(labels)
             self._fit_progress = FitProgress(self, X, y)
             self._fit_progress.begin_fit()
-            with threads_left_free():
-                self._fit(X, labels, warm_start)
+            self._fit(X, labels, warm_start)
             self._fit_assignment(X)
             self.labels_ = self._assign(X, method="fit")
             self._fit_progress.end_fit()

@@ -6,12 +6,16 @@ None of that may change its model, and it may change none of theirs.
 """
 
 import math
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.cluster import KMeans
 from sklearn.model_selection import GridSearchCV
 
 from conftest import FAST_PARAMS, fast
@@ -191,3 +195,55 @@ def test_fits_beside_a_thread_drawing_from_the_global_generator(blobs):
     assert built > 0 and wrong == 0, f"{wrong} of {built} layers drew from a moved global stream"
     for cls, answers in zip(fitting, results, strict=True):
         _assert_same_answers(answers, alone[cls])
+
+
+@contextmanager
+def _busy_process():
+    """Another process keeping one core busy, running before the block starts."""
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "print('spinning', flush=True)\nwhile True: pass"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        spinner.stdout.readline()
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+        spinner.stdout.close()
+
+
+def test_the_same_fit_after_other_work_and_under_load_gives_the_same_model(blobs):
+    """Nothing a process did before a fit, nor the machine's load, changes the fitted model."""
+    X = blobs[0][:48]
+
+    def fit_on_two_threads(**extra):
+        # Two threads beside a busy process spin-wait on each other: the
+        # smallest fit (no neighbour search, no layout, two steps) keeps that short.
+        model = ThreadRecordingClusterGAN(
+            **{**FAST_PARAMS[ClusterGANClustering], "hidden_units": (8, 8), "max_iter": 1},
+            n_clusters=3,
+            cluster_init=None,
+            consistency_weight=0.0,
+            random_state=0,
+        )
+        previous = torch.get_num_threads()
+        torch.set_num_threads(2)
+        try:
+            return model.fit(X)
+        finally:
+            torch.set_num_threads(previous)
+
+    first = fit_on_two_threads()
+    # Other work in the process: a larger fit of another width, torch's global
+    # generator drawn from and reseeded, a torch model run, k-means.
+    wide = np.random.default_rng(1).normal(size=(300, 7)).astype(np.float32)
+    _small(VaDEClustering, random_state=1).fit(wide)
+    torch.manual_seed(123)
+    torch.nn.Linear(50, 50)(torch.randn(8, 50))
+    KMeans(3, n_init=1, random_state=0).fit(wide)
+    with _busy_process():
+        second = fit_on_two_threads()
+    assert first.training_threads_ == second.training_threads_ == 2
+    _assert_same_answers(_answers(second, X), _answers(first, X))
