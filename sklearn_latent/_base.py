@@ -108,6 +108,7 @@ from sklearn.utils.validation import (
 from ._data import as_tensor, make_row_source, nearest_neighbors, neighbor_space, take_rows
 from ._losses import posterior_regularizer
 from ._manifold import manifold_clusters
+from ._networks import network_signature
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
 from ._runtime import drawing_from
 
@@ -610,15 +611,19 @@ class BaseLatentClustering(
         """Start the new networks from the fitted ones (``warm_start``).
 
         The new networks were built from the current parameters and data;
-        continuing is only possible when they are the same networks.  Loading
+        continuing is only possible when they are the same networks
+        (:func:`~sklearn_latent._networks.network_signature`).  Loading
         copies the weights, so the fitted networks stay untouched until the
         fit succeeds.
         """
         new_modules = dict(self._named_modules())
+        # Compared by what they compute, layer by layer, not by their printed form,
+        # which need not show every setting (e.g. a generator's output activation).
         changed = sorted(
             name
             for name in fitted_modules.keys() | new_modules.keys()
-            if repr(fitted_modules.get(name)) != repr(new_modules.get(name))
+            if network_signature(fitted_modules.get(name))
+            != network_signature(new_modules.get(name))
         )
         if changed:
             raise ValueError(

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn.preprocessing import MinMaxScaler
 
 from conftest import fail_on_gpu_sync, fast
 from sklearn_latent import FitInterruptedWarning, TrainingDivergedError
@@ -138,6 +139,25 @@ def test_warm_start_refuses_changed_networks_and_keeps_the_fit(estimator_class, 
         model.set_params(n_clusters=3).fit(X[:, :3])
     np.testing.assert_array_equal(model.predict(X), labels)
     assert model.n_iter_ == 2
+
+
+def test_warm_start_refuses_another_output_distribution(estimator_class, blobs):
+    """Rows now in [0, 1] flip "auto" to a sigmoid generator / Bernoulli decoder: refused."""
+    X, _ = blobs  # not in [0, 1]: a linear generator output, a Gaussian decoder
+    model = fast(estimator_class, n_clusters=3, max_iter=1, warm_start=True, random_state=0)
+    Z = model.fit(X).transform(X)
+    unit = MinMaxScaler().fit_transform(X)
+    with pytest.raises(ValueError, match=r"(generator_|decoder_scale_) changed.*warm_start=False"):
+        model.fit(unit)
+    if "output_activation" in model.get_params():
+        with pytest.raises(ValueError, match=r"\(generator_ changed\)"):
+            model.set_params(output_activation="sigmoid").fit(X)
+        model.set_params(output_activation="linear").fit(X)  # what "auto" chose: it continues
+        assert model.n_iter_ == 2
+    else:
+        with pytest.raises(ValueError, match=r"\(decoder_scale_ changed\)"):
+            model.set_params(likelihood="bernoulli").fit(unit)
+        np.testing.assert_array_equal(model.transform(X), Z)
 
 
 class _Interrupt(KeyboardInterrupt):
