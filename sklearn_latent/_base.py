@@ -110,7 +110,7 @@ from ._losses import posterior_regularizer
 from ._manifold import manifold_clusters
 from ._networks import network_signature
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
-from ._runtime import drawing_from
+from ._runtime import drawing_from, interruptions_deferred
 
 #: Rows per forward pass at inference; bounded so memory stays flat on any input size.
 INFERENCE_BATCH_SIZE = 4096
@@ -397,6 +397,8 @@ class BaseLatentClustering(
         # leave a previously fitted model usable: new networks are new objects
         # (a warm start trains copies), so restoring the attribute dict, taken
         # before validation resets n_features_in_, restores the old model.
+        # Once _fit returns, at least one epoch finished, and Ctrl-C no longer
+        # fails the fit (_train_loop and _finish_fit keep the trained model).
         # The callback context comes first so that a restore keeps it for teardown.
         init_callback_context(self, self.max_iter)
         previous_state = dict(vars(self))
@@ -411,9 +413,7 @@ class BaseLatentClustering(
             self._fit_progress = FitProgress(self, X, y)
             self._fit_progress.begin_fit()
             self._fit(X, labels, warm_start)
-            self._fit_assignment(X)
-            self.labels_ = self._assign(X, method="fit")
-            self._fit_progress.end_fit()
+            self._finish_fit(X)
         except BaseException:
             vars(self).clear()
             vars(self).update(previous_state)
@@ -421,6 +421,41 @@ class BaseLatentClustering(
         finally:
             vars(self).pop("_fit_progress", None)
         return self
+
+    def _finish_fit(self, X):
+        """Labels from the trained model, then the fit's callbacks end; Ctrl-C cannot undo it.
+
+        Training finished at least one epoch when this runs, and the README
+        promises the model as of the last finished epoch: an interruption here
+        (e.g. in ClusterGAN's k-means) warns and completes what is missing
+        with further Ctrl-C held back, so ``labels_`` are those of an
+        uninterrupted fit.
+        """
+        done = set()
+
+        def complete():
+            if "assignment" not in done:
+                self._fit_assignment(X)
+                done.add("assignment")
+            if "labels" not in done:
+                self.labels_ = self._assign(X, method="fit")
+                done.add("labels")
+            if "callbacks" not in done:
+                done.add("callbacks")  # once only, even if interrupted: a callback may record
+                self._fit_progress.end_fit()
+
+        try:
+            complete()
+        except KeyboardInterrupt:
+            with interruptions_deferred():
+                warnings.warn(
+                    f"{type(self).__name__}.fit was interrupted after its last epoch (epoch "
+                    f"{self.n_iter_}) finished; the model is kept as of that epoch, and its "
+                    "labels_ were completed before fit returned.",
+                    FitInterruptedWarning,
+                    stacklevel=4,  # the caller of fit, past fit's with_callbacks wrapper
+                )
+                complete()
 
     def _validate_params(self):
         """scikit-learn's parameter validation, made strict where it is lenient.
@@ -719,8 +754,11 @@ class BaseLatentClustering(
         first_epoch = self.n_iter_
         progress = self._fit_progress
         epochs = progress.epochs(first_epoch, self._n_epochs(n_batches))
-        best_score, best_weights, epochs_without_gain = -np.inf, None, 0
-        finished_weights = self._weights()
+        # (epochs done, their weights), replaced in one assignment per epoch, so an
+        # interruption anywhere leaves a whole epoch to keep; likewise the best
+        # held-out epoch's (score, weights) with early stopping.
+        finished = (first_epoch, self._weights())
+        best, epochs_without_gain = None, 0
         try:
             for epoch in epochs:
                 progress.begin_epoch()
@@ -742,38 +780,39 @@ class BaseLatentClustering(
                     record["validation_score"] = self._validation_score(X, validation_rows)
                 self._check_finite(record, epoch)
                 record["seconds"] = time.perf_counter() - start
+                finished = (epoch + 1, self._weights())
                 self.history_.append({"epoch": epoch + 1, **record})
                 self.n_iter_ = epoch + 1
-                finished_weights = self._weights()
                 if progress.end_epoch(record):
                     break  # a callback (sklearn.callback) asked to stop
                 if validation_rows is None:
                     continue
-                if record["validation_score"] > best_score + self.tol:
-                    best_score, best_weights, epochs_without_gain = (
-                        record["validation_score"],
-                        finished_weights,
-                        0,
-                    )
+                if best is None or record["validation_score"] > best[0] + self.tol:
+                    best, epochs_without_gain = (record["validation_score"], finished[1]), 0
                 else:
                     epochs_without_gain += 1
                     if epochs_without_gain >= self.n_iter_no_change:
                         break
         except KeyboardInterrupt:
-            if self.n_iter_ == first_epoch:
+            n_finished, weights = finished
+            if n_finished == first_epoch:
                 raise  # no epoch finished: fit restores the previous model
-            warnings.warn(
-                f"{type(self).__name__}.fit was interrupted in epoch {self.n_iter_ + 1}; the "
-                f"model is kept as of epoch {self.n_iter_}, the last one that finished.",
-                FitInterruptedWarning,
-                stacklevel=5,  # the caller of fit, past fit's with_callbacks wrapper
-            )
-            self._load_weights(finished_weights)
+            with interruptions_deferred():
+                warnings.warn(
+                    f"{type(self).__name__}.fit was interrupted in epoch {n_finished + 1}; the "
+                    f"model is kept as of epoch {n_finished}, the last one that finished.",
+                    FitInterruptedWarning,
+                    stacklevel=5,  # the caller of fit, past fit's with_callbacks wrapper
+                )
+                self._load_weights(weights)
+                self.n_iter_ = n_finished
+                self.history_[:] = [r for r in self.history_ if r["epoch"] <= n_finished]
         finally:
             progress.close()
-        if best_weights is not None:
+        if best is not None:
             # Early stopping keeps the epoch with the best held-out score.
-            self._load_weights(best_weights)
+            with interruptions_deferred():
+                self._load_weights(best[1])
 
     def _n_epochs(self, n_batches):
         """Epochs to run: ``max_iter``, or with None enough for ``AUTO_UPDATES`` updates."""

@@ -8,9 +8,16 @@ instead routes every draw made on the calling thread to the fit's own
 generator, so the networks come out of torch's own initialisation code (the
 same distributions, e.g. ``kaiming_uniform_(a=sqrt(5))`` for linear weights)
 while the global generator is neither read nor advanced.
+
+:func:`interruptions_deferred` holds Ctrl-C back while a fit completes what a
+finished training run still needs (its labels), so that an interruption
+cannot throw trained epochs away.
 """
 
 import inspect
+import signal
+import threading
+from contextlib import contextmanager
 from functools import cache
 
 from torch.overrides import TorchFunctionMode
@@ -82,3 +89,27 @@ def drawing_from(generator):
         Use it in a ``with`` statement around the code that builds networks.
     """
     return _DefaultGenerator(generator)
+
+
+@contextmanager
+def interruptions_deferred():
+    """Within the block, Ctrl-C (SIGINT) is absorbed instead of raising ``KeyboardInterrupt``.
+
+    For work that must complete once it starts.  Python delivers SIGINT to
+    the main thread only, so in any other thread (or where a handler not set
+    from Python could not be restored) there is nothing to hold back and the
+    block runs as it is.  A Ctrl-C pressed meanwhile is not raised afterwards:
+    the caller is already ending on an interruption.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:
+        yield
+        return
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
