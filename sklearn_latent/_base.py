@@ -67,18 +67,20 @@ what it learned, whatever ``set_params`` did since.  Every public inference
 method returns through :meth:`BaseLatentClustering._infer` (or ``_finite``),
 which refuses NaN and infinite outputs with a ``ValueError`` naming the fix.
 
-Threads: under joblib's default (loky) backend and on dask workers, each
-worker process starts with ``OMP_NUM_THREADS`` set to its share of the cores,
-which torch reads when it is imported there, so a parallel grid search does
-not oversubscribe the machine.
+Threads: ``fit`` trains on torch's thread count as it finds it and never
+changes it: the count is process-wide, so a fit that lowered it would change
+the arithmetic of fits and predictions running in other threads, and a count
+chosen from the machine's load would make the same seed give other labels
+from one fit to the next.  Under joblib's default (loky) backend and on dask
+workers, each worker process starts with ``OMP_NUM_THREADS`` set to its share
+of the cores, which torch reads when it is imported there, so a parallel grid
+search does not oversubscribe the machine.
 """
 
 import copy
-import os
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -113,7 +115,9 @@ from ._data import (
 )
 from ._losses import posterior_regularizer
 from ._manifold import manifold_clusters
+from ._networks import network_signature
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
+from ._runtime import drawing_from, interruptions_deferred
 
 #: Rows per forward pass at inference; bounded so memory stays flat on any input size.
 INFERENCE_BATCH_SIZE = 4096
@@ -180,55 +184,6 @@ def resolve_device(device):
     return resolved
 
 
-def busy_cores(interval=0.05):
-    """How many cores other processes keep busy now, from two reads of ``/proc/stat``.
-
-    Returns 0 where ``/proc/stat`` does not exist (not Linux).  This
-    process's own CPU time over the interval is left out.
-    """
-
-    def read():
-        with open("/proc/stat") as stat:
-            ticks = [int(value) for value in stat.readline().split()[1:]]
-        idle = ticks[3] + ticks[4]  # idle and iowait
-        return sum(ticks) - idle, sum(ticks), time.process_time()
-
-    try:
-        busy_before, total_before, own_before = read()
-        time.sleep(interval)
-        busy_after, total_after, own_after = read()
-    except (OSError, ValueError, IndexError):
-        return 0
-    own = (own_after - own_before) * os.sysconf("SC_CLK_TCK")
-    elapsed = max(total_after - total_before, 1)
-    return max(0.0, (busy_after - busy_before - own) / elapsed * os.cpu_count())
-
-
-@contextmanager
-def threads_left_free():
-    """Run torch on the cores other processes leave free, restoring its setting afterwards.
-
-    Torch's worker threads spin-wait on each other: on a 2-core machine with
-    one other busy process, a train step on two threads ran 2-3 times slower
-    than on one, while on an idle machine two threads ran 1.5 times faster
-    (``benchmarks/throughput.py``).  So each ``fit`` lowers the thread count,
-    never raises it, to the cores not busy when it starts.
-    """
-    threads = torch.get_num_threads()
-    if threads > 1:
-        wanted = max(1, min(threads, round(os.cpu_count() - busy_cores())))
-    else:
-        wanted = threads  # nothing to lower: skip the measurement
-    if wanted == threads:
-        yield
-        return
-    torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _available_device(device):
     """The device a loaded model runs on: the requested one if present, else CPU."""
     try:
@@ -251,8 +206,9 @@ class TrainingRandomness:
     """The random streams of one ``fit``, all derived from one seed.
 
     ``numpy`` shuffles rows on the host; ``torch`` draws latent samples and
-    other noise directly on the training device.  Neither touches the global
-    NumPy or torch generators.
+    other noise directly on the training device; ``initialization`` draws the
+    networks' initial weights (see :func:`~sklearn_latent._runtime.drawing_from`).
+    None touches the global NumPy or torch generators.
     """
 
     def __init__(self, seed, device):
@@ -260,6 +216,8 @@ class TrainingRandomness:
         self.numpy = np.random.default_rng(seed)
         self.torch = torch.Generator(device=device)
         self.torch.manual_seed(seed)
+        # The networks' initial weights, drawn on the CPU where they are built.
+        self.initialization = torch.Generator().manual_seed(seed)
 
     def randn(self, *shape, device):
         return torch.randn(*shape, generator=self.torch, device=device)
@@ -446,6 +404,8 @@ class BaseLatentClustering(
         # leave a previously fitted model usable: new networks are new objects
         # (a warm start trains copies), so restoring the attribute dict, taken
         # before validation resets n_features_in_, restores the old model.
+        # Once _fit returns, at least one epoch finished, and Ctrl-C no longer
+        # fails the fit (_train_loop and _finish_fit keep the trained model).
         # The callback context comes first so that a restore keeps it for teardown.
         init_callback_context(self, self.max_iter)
         previous_state = dict(vars(self))
@@ -459,11 +419,8 @@ class BaseLatentClustering(
             self._check_cluster_posterior_trained(labels)
             self._fit_progress = FitProgress(self, X, y)
             self._fit_progress.begin_fit()
-            with threads_left_free():
-                self._fit(X, labels, warm_start)
-            self._fit_assignment(X)
-            self.labels_ = self._assign(X, method="fit")
-            self._fit_progress.end_fit()
+            self._fit(X, labels, warm_start)
+            self._finish_fit(X)
         except BaseException:
             vars(self).clear()
             vars(self).update(previous_state)
@@ -471,6 +428,41 @@ class BaseLatentClustering(
         finally:
             vars(self).pop("_fit_progress", None)
         return self
+
+    def _finish_fit(self, X):
+        """Labels from the trained model, then the fit's callbacks end; Ctrl-C cannot undo it.
+
+        Training finished at least one epoch when this runs, and the README
+        promises the model as of the last finished epoch: an interruption here
+        (e.g. in ClusterGAN's k-means) warns and completes what is missing
+        with further Ctrl-C held back, so ``labels_`` are those of an
+        uninterrupted fit.
+        """
+        done = set()
+
+        def complete():
+            if "assignment" not in done:
+                self._fit_assignment(X)
+                done.add("assignment")
+            if "labels" not in done:
+                self.labels_ = self._assign(X, method="fit")
+                done.add("labels")
+            if "callbacks" not in done:
+                done.add("callbacks")  # once only, even if interrupted: a callback may record
+                self._fit_progress.end_fit()
+
+        try:
+            complete()
+        except KeyboardInterrupt:
+            with interruptions_deferred():
+                warnings.warn(
+                    f"{type(self).__name__}.fit was interrupted after its last epoch (epoch "
+                    f"{self.n_iter_}) finished; the model is kept as of that epoch, and its "
+                    "labels_ were completed before fit returned.",
+                    FitInterruptedWarning,
+                    stacklevel=4,  # the caller of fit, past fit's with_callbacks wrapper
+                )
+                complete()
 
     def _validate_params(self):
         """scikit-learn's parameter validation, made strict where it is lenient.
@@ -612,10 +604,10 @@ class BaseLatentClustering(
         fitted_modules = dict(self._named_modules())
         # Before the networks: a model may choose its likelihood by the geometry.
         self.metric_ = resolve_metric(self.metric, X)
-        # Building modules consumes the *global* torch generator (parameter init);
-        # fork it so the caller's RNG state is untouched and init is seeded.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        # Torch initialises weights from its process-wide generator, which other
+        # threads share: the networks draw from the fit's own instead (built on
+        # the CPU, so from a CPU generator), and the global stream is never read.
+        with drawing_from(random.initialization):
             self._build(X.shape[1], unit_interval=bool(X.min() >= 0.0 and X.max() <= 1.0))
         if warm_start:
             self._load_fitted_weights(fitted_modules)
@@ -663,15 +655,19 @@ class BaseLatentClustering(
         """Start the new networks from the fitted ones (``warm_start``).
 
         The new networks were built from the current parameters and data;
-        continuing is only possible when they are the same networks.  Loading
+        continuing is only possible when they are the same networks
+        (:func:`~sklearn_latent._networks.network_signature`).  Loading
         copies the weights, so the fitted networks stay untouched until the
         fit succeeds.
         """
         new_modules = dict(self._named_modules())
+        # Compared by what they compute, layer by layer, not by their printed form,
+        # which need not show every setting (e.g. a generator's output activation).
         changed = sorted(
             name
             for name in fitted_modules.keys() | new_modules.keys()
-            if repr(fitted_modules.get(name)) != repr(new_modules.get(name))
+            if network_signature(fitted_modules.get(name))
+            != network_signature(new_modules.get(name))
         )
         if changed:
             raise ValueError(
@@ -767,8 +763,11 @@ class BaseLatentClustering(
         first_epoch = self.n_iter_
         progress = self._fit_progress
         epochs = progress.epochs(first_epoch, self._n_epochs(n_batches))
-        best_score, best_weights, epochs_without_gain = -np.inf, None, 0
-        finished_weights = self._weights()
+        # (epochs done, their weights), replaced in one assignment per epoch, so an
+        # interruption anywhere leaves a whole epoch to keep; likewise the best
+        # held-out epoch's (score, weights) with early stopping.
+        finished = (first_epoch, self._weights())
+        best, epochs_without_gain = None, 0
         try:
             for epoch in epochs:
                 progress.begin_epoch()
@@ -790,38 +789,39 @@ class BaseLatentClustering(
                     record["validation_score"] = self._validation_score(X, validation_rows)
                 self._check_finite(record, epoch)
                 record["seconds"] = time.perf_counter() - start
+                finished = (epoch + 1, self._weights())
                 self.history_.append({"epoch": epoch + 1, **record})
                 self.n_iter_ = epoch + 1
-                finished_weights = self._weights()
                 if progress.end_epoch(record):
                     break  # a callback (sklearn.callback) asked to stop
                 if validation_rows is None:
                     continue
-                if record["validation_score"] > best_score + self.tol:
-                    best_score, best_weights, epochs_without_gain = (
-                        record["validation_score"],
-                        finished_weights,
-                        0,
-                    )
+                if best is None or record["validation_score"] > best[0] + self.tol:
+                    best, epochs_without_gain = (record["validation_score"], finished[1]), 0
                 else:
                     epochs_without_gain += 1
                     if epochs_without_gain >= self.n_iter_no_change:
                         break
         except KeyboardInterrupt:
-            if self.n_iter_ == first_epoch:
+            n_finished, weights = finished
+            if n_finished == first_epoch:
                 raise  # no epoch finished: fit restores the previous model
-            warnings.warn(
-                f"{type(self).__name__}.fit was interrupted in epoch {self.n_iter_ + 1}; the "
-                f"model is kept as of epoch {self.n_iter_}, the last one that finished.",
-                FitInterruptedWarning,
-                stacklevel=5,  # the caller of fit, past fit's with_callbacks wrapper
-            )
-            self._load_weights(finished_weights)
+            with interruptions_deferred():
+                warnings.warn(
+                    f"{type(self).__name__}.fit was interrupted in epoch {n_finished + 1}; the "
+                    f"model is kept as of epoch {n_finished}, the last one that finished.",
+                    FitInterruptedWarning,
+                    stacklevel=5,  # the caller of fit, past fit's with_callbacks wrapper
+                )
+                self._load_weights(weights)
+                self.n_iter_ = n_finished
+                self.history_[:] = [r for r in self.history_ if r["epoch"] <= n_finished]
         finally:
             progress.close()
-        if best_weights is not None:
+        if best is not None:
             # Early stopping keeps the epoch with the best held-out score.
-            self._load_weights(best_weights)
+            with interruptions_deferred():
+                self._load_weights(best[1])
 
     def _n_epochs(self, n_batches):
         """Epochs to run: ``max_iter``, or with None enough for ``AUTO_UPDATES`` updates."""

@@ -79,6 +79,9 @@ class MLPGenerator(nn.Module):
     def forward(self, z):
         return _activate(self.out(self.trunk(z)), self.output_activation)
 
+    def extra_repr(self):
+        return f"output_activation={self.output_activation!r}"
+
 
 class ConvGenerator(nn.Module):
     """Image generator of the ClusterGAN/InfoGAN MNIST nets, for any (C, H, W).
@@ -115,6 +118,9 @@ class ConvGenerator(nn.Module):
         images = images[:, :, :height, :width]
         return _activate(images.flatten(1), self.output_activation)
 
+    def extra_repr(self):
+        return f"image_shape={self.image_shape}, output_activation={self.output_activation!r}"
+
 
 class HeadedNet(nn.Module):
     """A trunk followed by named linear heads; ``forward`` returns a dict."""
@@ -147,3 +153,43 @@ def make_generator(n_latent, n_features, image_shape, hidden_units, output_activ
     if image_shape is not None:
         return ConvGenerator(n_latent, image_shape, hidden_units[-1], output_activation)
     return MLPGenerator(n_latent, n_features, hidden_units, output_activation)
+
+
+def network_signature(module):
+    """Everything that decides what ``module`` computes, except the values of its weights.
+
+    For each of its layers: its place, its class, its settings (the public
+    plain attributes, such as ``in_features`` or a generator's
+    ``output_activation``) and the names, shapes and dtypes of its parameters
+    and buffers.  Two networks with equal signatures compute the same function
+    of the same weights, so one's weights can continue the other (``warm_start``);
+    their printed form may hide settings (an activation kept as a string).
+
+    Parameters
+    ----------
+    module : torch.nn.Module or None
+
+    Returns
+    -------
+    signature : list or None
+        Comparable with ``==``; None for None.
+    """
+    if module is None:
+        return None
+    signature = []
+    for name, layer in module.named_modules():
+        settings = sorted(
+            (key, repr(value))
+            for key, value in vars(layer).items()
+            if not key.startswith("_") and key != "training"
+        )
+        tensors = [
+            (key, tuple(tensor.shape), str(tensor.dtype))
+            for key, tensor in (
+                *layer.named_parameters(recurse=False),
+                *layer.named_buffers(recurse=False),
+            )
+        ]
+        kind = f"{type(layer).__module__}.{type(layer).__qualname__}"
+        signature.append((name, kind, settings, tensors))
+    return signature

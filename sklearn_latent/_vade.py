@@ -32,7 +32,7 @@ class MixturePrior(nn.Module):
         self.logvars = nn.Parameter(torch.zeros(n_clusters, latent_dim))
 
     def extra_repr(self):
-        # warm_start compares networks by their repr: the sizes must show.
+        # The printed network shows its sizes.
         n_clusters, latent_dim = self.means.shape
         return f"n_clusters={n_clusters}, latent_dim={latent_dim}"
 

@@ -35,7 +35,7 @@ class FeatureLogScale(nn.Module):
         self.log_scale = nn.Parameter(torch.zeros(n_features))
 
     def extra_repr(self):
-        # warm_start compares networks by their repr: the size must show.
+        # The printed network shows its size.
         return f"n_features={self.log_scale.shape[0]}"
 
 

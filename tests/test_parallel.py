@@ -1,13 +1,30 @@
-"""Model selection in parallel: joblib's default backend and a dask.distributed cluster."""
+"""Work in parallel: fits and predictions in threads, model selection on joblib and dask.
+
+A fit shares its process with whatever else runs there: other threads that
+fit, predict or draw from torch's global generator, and work done before it.
+None of that may change its model, and it may change none of theirs.
+"""
+
+import math
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.cluster import KMeans
 from sklearn.model_selection import GridSearchCV
 
 from conftest import FAST_PARAMS, fast
-from sklearn_latent import ClusterGANClustering
+from sklearn_latent import (
+    ClusterGANClustering,
+    GMVAEClustering,
+    InfoGANClustering,
+    VaDEClustering,
+)
 
 
 class ThreadRecordingClusterGAN(ClusterGANClustering):
@@ -65,3 +82,168 @@ def test_grid_search_on_a_dask_cluster_matches_the_local_search(blobs):
     np.testing.assert_allclose(
         on_dask.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], rtol=1e-4
     )
+
+
+# ------------------------------------------------------- threads and process state
+
+
+def _small(estimator_class, **params):
+    return fast(estimator_class, n_clusters=3, max_iter=2, hidden_units=(8, 8), **params)
+
+
+def _answers(model, X):
+    return model.labels_, model.predict(X), model.transform(X)
+
+
+def _assert_same_answers(got, expected):
+    for got_part, expected_part in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(got_part, expected_part)
+
+
+def _global_streams():
+    """This thread's view of the global torch and NumPy random states."""
+    numpy_state = np.random.get_state()
+    return torch.get_rng_state(), numpy_state[1].copy(), numpy_state[2:]
+
+
+def _assert_same_streams(before, after):
+    assert torch.equal(before[0], after[0]), "the global torch generator moved"
+    assert np.array_equal(before[1], after[1]) and before[2] == after[2], "np.random moved"
+
+
+def _in_threads(*tasks):
+    """Run the callables at once, each in its own thread; their results, in order."""
+    with ThreadPoolExecutor(len(tasks)) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        return [future.result() for future in futures]
+
+
+def test_fits_and_predictions_in_threads_answer_as_alone_and_leave_global_streams(blobs):
+    X, _ = blobs
+    fitting = {cls: _small(cls, random_state=3) for cls in (ClusterGANClustering, VaDEClustering)}
+    alone = {cls: _answers(model.fit(X), X) for cls, model in fitting.items()}
+    predicting = [
+        _small(cls, random_state=0).fit(X) for cls in (GMVAEClustering, InfoGANClustering)
+    ]
+    predicted = [(model.predict(X), model.transform(X)) for model in predicting]
+
+    def fit(cls):
+        before = _global_streams()
+        answers = _answers(_small(cls, random_state=3).fit(X), X)
+        _assert_same_streams(before, _global_streams())
+        return answers
+
+    def predict(model):
+        before = _global_streams()
+        answers = [(model.predict(X), model.transform(X)) for _ in range(10)]
+        _assert_same_streams(before, _global_streams())
+        return answers
+
+    results = _in_threads(
+        *(lambda cls=cls: fit(cls) for cls in fitting),
+        *(lambda model=model: predict(model) for model in predicting),
+    )
+    for cls, answers in zip(fitting, results, strict=False):
+        _assert_same_answers(answers, alone[cls])
+    for answers, expected in zip(results[len(fitting) :], predicted, strict=True):
+        for answer in answers:
+            _assert_same_answers(answer, expected)
+
+
+def _expected_linear(generator, width):
+    """The weights ``torch.nn.Linear(width, width)`` draws, from ``generator`` (its init order)."""
+    weight = torch.nn.init.kaiming_uniform_(
+        torch.empty(width, width), a=math.sqrt(5), generator=generator
+    )
+    bias = torch.nn.init.uniform_(torch.empty(width), -(width**-0.5), width**-0.5, generator)
+    return weight, bias
+
+
+def test_fits_beside_a_thread_drawing_from_the_global_generator(blobs):
+    """The other thread's stream is neither reseeded nor rewound, and the fits do not see it."""
+    X, _ = blobs
+    fitting = {cls: _small(cls, random_state=3) for cls in (ClusterGANClustering, VaDEClustering)}
+    alone = {cls: _answers(model.fit(X), X) for cls, model in fitting.items()}
+    fits_done = []
+
+    def build_layers():
+        """Build layers from the global generator while the fits run; count the wrong ones."""
+        torch.manual_seed(0)
+        layers = []
+        # Bounded, so the loop does not starve the fits: they build their
+        # networks first thing, long before the last of these layers.
+        while len(fits_done) < len(fitting) and len(layers) < 3000:
+            layers.append(torch.nn.Linear(16, 16))
+        reference = torch.Generator().manual_seed(0)
+        wrong = 0
+        for layer in layers:
+            weight, bias = _expected_linear(reference, 16)
+            wrong += not (torch.equal(layer.weight, weight) and torch.equal(layer.bias, bias))
+        return len(layers), wrong
+
+    def fit(cls):
+        try:
+            return _answers(_small(cls, random_state=3).fit(X), X)
+        finally:
+            fits_done.append(cls)
+
+    saved = torch.get_rng_state()
+    try:
+        (built, wrong), *results = _in_threads(build_layers, *(lambda c=c: fit(c) for c in fitting))
+    finally:
+        torch.set_rng_state(saved)
+    assert built > 0 and wrong == 0, f"{wrong} of {built} layers drew from a moved global stream"
+    for cls, answers in zip(fitting, results, strict=True):
+        _assert_same_answers(answers, alone[cls])
+
+
+@contextmanager
+def _busy_process():
+    """Another process keeping one core busy, running before the block starts."""
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "print('spinning', flush=True)\nwhile True: pass"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        spinner.stdout.readline()
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+        spinner.stdout.close()
+
+
+def test_the_same_fit_after_other_work_and_under_load_gives_the_same_model(blobs):
+    """Nothing a process did before a fit, nor the machine's load, changes the fitted model."""
+    X = blobs[0][:48]
+
+    def fit_on_two_threads(**extra):
+        # Two threads beside a busy process spin-wait on each other: the
+        # smallest fit (no neighbour search, no layout, two steps) keeps that short.
+        model = ThreadRecordingClusterGAN(
+            **{**FAST_PARAMS[ClusterGANClustering], "hidden_units": (8, 8), "max_iter": 1},
+            n_clusters=3,
+            cluster_init=None,
+            consistency_weight=0.0,
+            random_state=0,
+        )
+        previous = torch.get_num_threads()
+        torch.set_num_threads(2)
+        try:
+            return model.fit(X)
+        finally:
+            torch.set_num_threads(previous)
+
+    first = fit_on_two_threads()
+    # Other work in the process: a larger fit of another width, torch's global
+    # generator drawn from and reseeded, a torch model run, k-means.
+    wide = np.random.default_rng(1).normal(size=(300, 7)).astype(np.float32)
+    _small(VaDEClustering, random_state=1).fit(wide)
+    torch.manual_seed(123)
+    torch.nn.Linear(50, 50)(torch.randn(8, 50))
+    KMeans(3, n_init=1, random_state=0).fit(wide)
+    with _busy_process():
+        second = fit_on_two_threads()
+    assert first.training_threads_ == second.training_threads_ == 2
+    _assert_same_answers(_answers(second, X), _answers(first, X))

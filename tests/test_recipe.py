@@ -1,6 +1,5 @@
 """The shared training recipe: the manifold initialisation, its anchor term, the update budget."""
 
-import os
 
 import numpy as np
 import pytest
@@ -117,26 +116,3 @@ def test_default_hidden_layers_narrow_on_wide_rows(estimator_class, monkeypatch)
     assert first_layers and all(layer.out_features == 128 for layer in first_layers)
     assert model._hidden_units(8) == (256, 256)
     assert model.set_params(hidden_units=(7,))._hidden_units(9) == (7,)
-
-
-def test_busy_cores_reads_a_share_of_the_machine():
-    assert 0 <= _base.busy_cores() <= os.cpu_count()
-
-
-def test_fit_trains_on_the_cores_left_free_and_restores_torch_threads(monkeypatch, five_blobs):
-    from sklearn_latent import ClusterGANClustering
-
-    X, _ = five_blobs
-    monkeypatch.setattr(_base, "busy_cores", lambda: os.cpu_count() - 1)  # one core left
-    threads_seen = []
-    model = fast(ClusterGANClustering, n_clusters=5, max_iter=1, random_state=0)
-    step = model._train_step
-    model._train_step = lambda *args: threads_seen.append(torch.get_num_threads()) or step(*args)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        model.fit(X)
-        assert set(threads_seen) == {1}
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(previous)

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn.cluster import KMeans
+from sklearn.preprocessing import MinMaxScaler
 
 from conftest import fail_on_gpu_sync, fast
-from sklearn_latent import FitInterruptedWarning, TrainingDivergedError
+from sklearn_latent import ClusterGANClustering, FitInterruptedWarning, TrainingDivergedError
+from sklearn_latent import _clustergan as clustergan_module
 from sklearn_latent import _data as data_module
 from sklearn_latent._base import TrainingRandomness
 from sklearn_latent.metrics import cluster_accuracy
@@ -140,21 +143,45 @@ def test_warm_start_refuses_changed_networks_and_keeps_the_fit(estimator_class, 
     assert model.n_iter_ == 2
 
 
+def test_warm_start_refuses_another_output_distribution(estimator_class, blobs):
+    """Rows now in [0, 1] flip "auto" to a sigmoid generator / Bernoulli decoder: refused."""
+    X, _ = blobs  # not in [0, 1]: a linear generator output, a Gaussian decoder
+    model = fast(estimator_class, n_clusters=3, max_iter=1, warm_start=True, random_state=0)
+    Z = model.fit(X).transform(X)
+    unit = MinMaxScaler().fit_transform(X)
+    with pytest.raises(ValueError, match=r"(generator_|decoder_scale_) changed.*warm_start=False"):
+        model.fit(unit)
+    if "output_activation" in model.get_params():
+        with pytest.raises(ValueError, match=r"\(generator_ changed\)"):
+            model.set_params(output_activation="sigmoid").fit(X)
+        model.set_params(output_activation="linear").fit(X)  # what "auto" chose: it continues
+        assert model.n_iter_ == 2
+    else:
+        with pytest.raises(ValueError, match=r"\(decoder_scale_ changed\)"):
+            model.set_params(likelihood="bernoulli").fit(unit)
+        np.testing.assert_array_equal(model.transform(X), Z)
+
+
 class _Interrupt(KeyboardInterrupt):
     pass
 
 
+def _interrupt_call(model, method, call):
+    """Make the ``call``-th call (counting from 1) of ``model``'s ``method`` raise Ctrl-C."""
+    original, calls = getattr(model, method), []
+
+    def interrupted(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == call:
+            raise _Interrupt
+        return original(*args, **kwargs)
+
+    setattr(model, method, interrupted)
+
+
 def _interrupt_at_step(model, step):
     """Make ``model``'s ``step``-th train step (counting from 1) raise Ctrl-C."""
-    train_step, calls = model._train_step, []
-
-    def interrupted(*args):
-        calls.append(None)
-        if len(calls) == step:
-            raise _Interrupt
-        return train_step(*args)
-
-    model._train_step = interrupted
+    _interrupt_call(model, "_train_step", step)
 
 
 def test_ctrl_c_keeps_the_last_finished_epoch(estimator_class, blobs):
@@ -169,6 +196,43 @@ def test_ctrl_c_keeps_the_last_finished_epoch(estimator_class, blobs):
     two_epochs = fast(estimator_class, max_iter=2, **params).fit(X)
     np.testing.assert_array_equal(model.labels_, two_epochs.labels_)
     np.testing.assert_array_equal(model.transform(X), two_epochs.transform(X))
+
+
+@pytest.mark.parametrize("stage", ["_fit_assignment", "_assign"])
+def test_ctrl_c_after_the_last_epoch_keeps_the_trained_model(estimator_class, stage, blobs):
+    """Every epoch finished: labels_ are completed, and the model is the uninterrupted one."""
+    X, _ = blobs
+    params = {"n_clusters": 3, "max_iter": 2, "random_state": 0}
+    model = fast(estimator_class, **params)
+    _interrupt_call(model, stage, 1)
+    with pytest.warns(FitInterruptedWarning, match="after its last epoch"):
+        model.fit(X)
+    delattr(model, stage)
+    expected = fast(estimator_class, **params).fit(X)
+    assert model.n_iter_ == 2 and [r["epoch"] for r in model.history_] == [1, 2]
+    np.testing.assert_array_equal(model.labels_, expected.labels_)
+    np.testing.assert_array_equal(model.transform(X), expected.transform(X))
+
+
+def test_ctrl_c_in_clustergans_kmeans_completes_it(blobs, monkeypatch):
+    X, _ = blobs
+    params = {"n_clusters": 3, "max_iter": 2, "cluster_assignment": "kmeans", "random_state": 0}
+    expected = fast(ClusterGANClustering, **params).fit(X)
+    calls = []
+
+    class InterruptedKMeans(KMeans):
+        def fit(self, X, y=None, sample_weight=None):
+            calls.append(None)
+            if len(calls) == 1:
+                raise _Interrupt
+            return super().fit(X, y, sample_weight)
+
+    monkeypatch.setattr(clustergan_module, "KMeans", InterruptedKMeans)
+    with pytest.warns(FitInterruptedWarning, match="after its last epoch"):
+        model = fast(ClusterGANClustering, **params).fit(X)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(model.labels_, expected.labels_)
+    np.testing.assert_array_equal(model.predict(X), expected.predict(X))
 
 
 def test_ctrl_c_in_the_first_epoch_leaves_the_fitted_model(estimator_class, blobs):
