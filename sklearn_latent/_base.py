@@ -88,6 +88,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -421,6 +422,7 @@ class BaseLatentClustering(
             self._fit_progress.begin_fit()
             self._fit(X, labels, warm_start)
             self._finish_fit(X)
+            self._warn_empty_clusters()
         except BaseException:
             vars(self).clear()
             vars(self).update(previous_state)
@@ -428,6 +430,21 @@ class BaseLatentClustering(
         finally:
             vars(self).pop("_fit_progress", None)
         return self
+
+    def _warn_empty_clusters(self):
+        """Say so when training left clusters without a row: the user asked for more."""
+        n_clusters = self._fitted_params.n_clusters
+        empty = np.flatnonzero(np.bincount(self.labels_, minlength=n_clusters) == 0)
+        if not empty.size:
+            return
+        shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
+        warnings.warn(
+            f"{type(self).__name__} found {n_clusters - empty.size} non-empty clusters of the "
+            f"n_clusters={n_clusters} asked for: no training row falls in cluster(s) {shown}. "
+            "The data may hold fewer clusters; lower n_clusters, or train longer (max_iter).",
+            ConvergenceWarning,
+            stacklevel=4,  # the caller of fit, past fit's with_callbacks wrapper
+        )
 
     def _finish_fit(self, X):
         """Labels from the trained model, then the fit's callbacks end; Ctrl-C cannot undo it.

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import MinMaxScaler
 
 from conftest import fail_on_gpu_sync, fast
@@ -321,3 +322,15 @@ def test_failed_warm_start_keeps_the_fitted_model(estimator_class, blobs):
         model.set_params(learning_rate=1e12).fit(X * 1e6)
     np.testing.assert_array_equal(model.transform(X), Z)
     assert model.n_iter_ == 2 and len(model.history_) == 2
+
+
+def test_a_fit_with_empty_clusters_names_them(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, random_state=0)
+    # Whatever the model learned, it puts every row in cluster 1: clusters 0 and 2 are empty.
+    model._assign = lambda X, method="predict": np.ones(X.shape[0], dtype=np.int64)
+    with pytest.warns(ConvergenceWarning, match=r"1 non-empty clusters of the n_clusters=3.*0, 2"):
+        model.fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fast(estimator_class, n_clusters=3, random_state=0).fit(X)  # three blobs, three clusters
