@@ -11,6 +11,13 @@ UMAP (McInnes, Healy and Melville 2018, sec. 3) between the fuzzy neighbour
 graph and a Cauchy-like similarity of the embedded points, from a spectral
 initialisation, with full-batch negative-sampling updates in torch.
 
+A mixture of ``n_clusters`` Gaussians misplaces whole classes when a cluster of
+the layout is not Gaussian: it splits a long cluster in two and pays for it by
+merging two others.  So mixtures with two and three times as many components
+are fitted too, their components merged back along the neighbour graph, and
+of the three partitions the one whose clusters the graph's edges bind
+tightest (the highest modularity) is kept.
+
 The mixture's confident assignments then anchor the model's cluster posterior
 during training (``BaseLatentClustering._recipe_loss``); the model's own
 objective shapes everything else, and its networks assign rows never seen here.
@@ -52,6 +59,14 @@ CURVE_A, CURVE_B = 1.929, 0.7915
 MIXTURE_INITS = 10
 #: A row anchors its cluster only if the mixture gives it at least this probability.
 CONFIDENCE = 0.9
+#: Besides the mixture of ``n_clusters`` components, mixtures of this many times
+#: more components, each merged back to ``n_clusters`` clusters along the
+#: neighbour graph (see ``mixture_partition``) ...
+OVERSPLIT_FACTORS = (2, 3)
+#: ... with this many restarts each ...
+OVERSPLIT_INITS = 3
+#: ... and at least this many laid-out rows per component (else that candidate is skipped).
+MIN_COMPONENT_ROWS = 20
 
 
 def manifold_clusters(X, rows, n_clusters, seed):
@@ -127,10 +142,106 @@ def layout_mixture(X, n_clusters, seed, n_epochs=None):
         n_epochs = layout_epochs(n_rows)
     graph = fuzzy_neighbor_graph(X, min(N_NEIGHBORS, n_rows - 1))
     embedding = optimize_layout(graph, min(N_COMPONENTS, n_rows - 2), n_epochs, seed)
-    mixture = GaussianMixture(
-        n_clusters, covariance_type="full", n_init=MIXTURE_INITS, random_state=seed
-    ).fit(embedding)
-    return mixture.predict_proba(embedding)
+    return mixture_partition(embedding, graph, n_clusters, seed)
+
+
+def mixture_partition(embedding, graph, n_clusters, seed):
+    """The responsibilities of the best of three mixture partitions of the layout.
+
+    The candidates: a mixture of ``n_clusters`` components (``MIXTURE_INITS``
+    restarts), and mixtures of ``OVERSPLIT_FACTORS`` times as many
+    (``OVERSPLIT_INITS`` restarts) whose components are merged to
+    ``n_clusters`` clusters by :func:`merge_components`, a cluster's
+    responsibility being the sum of its components'.  The one kept has the
+    highest modularity on ``graph`` (Newman 2006, eq. 2): the share of the
+    edges' weight inside clusters, less the share expected of clusters of the
+    same degrees.  Measured with ``benchmarks/layout.py`` (3 seeds), the merged
+    partitions won on digits (ACC 0.882 -> 0.958), MNIST-5k (0.815 -> 0.894) and
+    Letter (0.341 -> 0.359) and lost on a 2,000-row Letter sample (0.410 ->
+    0.373) and a table with one class of three quarters (0.275 -> 0.239).
+
+    Returns
+    -------
+    responsibility : ndarray of shape (n_rows, n_clusters)
+    """
+    n_rows = embedding.shape[0]
+    best, best_modularity = None, -np.inf
+    candidates = [(1, MIXTURE_INITS)] + [
+        (factor, OVERSPLIT_INITS)
+        for factor in OVERSPLIT_FACTORS
+        if n_clusters > 1 and factor * n_clusters * MIN_COMPONENT_ROWS <= n_rows
+    ]
+    for factor, n_init in candidates:
+        mixture = GaussianMixture(
+            factor * n_clusters, covariance_type="full", n_init=n_init, random_state=seed
+        ).fit(embedding)
+        responsibility = mixture.predict_proba(embedding)
+        if factor > 1:
+            cluster_of = merge_components(graph, responsibility.argmax(axis=1), n_clusters)
+            merged = np.zeros((n_rows, n_clusters))
+            np.add.at(merged.T, cluster_of, responsibility.T)
+            responsibility = merged
+        quality = modularity(graph, responsibility.argmax(axis=1), n_clusters)
+        if quality > best_modularity:
+            best, best_modularity = responsibility, quality
+    return best
+
+
+def _cluster_links(graph, labels, n_labels):
+    """The total edge weight between (and, on the diagonal, within) each pair of labels."""
+    member = sp.csr_matrix(
+        (np.ones(labels.shape[0]), (np.arange(labels.shape[0]), labels)),
+        shape=(labels.shape[0], n_labels),
+    )
+    return (member.T @ graph.tocsr() @ member).toarray()
+
+
+def modularity(graph, labels, n_labels):
+    """Newman's modularity of the partition ``labels`` of the weighted ``graph``."""
+    links = _cluster_links(graph, labels, n_labels)
+    total = links.sum()
+    return float(np.trace(links) / total - np.sum((links.sum(axis=1) / total) ** 2))
+
+
+def merge_components(graph, components, n_clusters):
+    """Greedily merge mixture components to ``n_clusters`` clusters along ``graph``.
+
+    Each step merges the two groups whose union raises the graph's modularity
+    most (or lowers it least), the agglomeration of Clauset, Newman and Moore
+    (2004), started from the components instead of single rows: pieces of one
+    class share many edges and are merged first, while two classes, however
+    near in the layout, share few.
+
+    Parameters
+    ----------
+    graph : sparse matrix of shape (n_rows, n_rows)
+        Symmetric edge weights.
+    components : ndarray of shape (n_rows,)
+        Each row's component, in ``[0, n_components)``.
+    n_clusters : int
+        Groups to end with.
+
+    Returns
+    -------
+    cluster_of : ndarray of shape (n_components,)
+        The cluster, in ``[0, n_clusters)``, each component is merged into.
+    """
+    n_components = int(components.max()) + 1
+    links = _cluster_links(graph, components, n_components)
+    links /= links.sum()
+    group = np.arange(n_components)  # the representative each component is merged into
+    alive = list(range(n_components))
+    while len(alive) > n_clusters:
+        degree = links[np.ix_(alive, alive)].sum(axis=1)
+        gain = 2 * (links[np.ix_(alive, alive)] - np.outer(degree, degree))
+        np.fill_diagonal(gain, -np.inf)
+        first, second = np.unravel_index(np.argmax(gain), gain.shape)
+        keep, absorbed = alive[first], alive[second]
+        links[keep] += links[absorbed]
+        links[:, keep] += links[:, absorbed]
+        group[group == absorbed] = keep
+        alive.remove(absorbed)
+    return np.searchsorted(np.array(alive), group)
 
 
 def layout_epochs(n_rows):

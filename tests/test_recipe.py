@@ -1,6 +1,5 @@
 """The shared training recipe: the manifold initialisation, its anchor term, the update budget."""
 
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -116,3 +115,46 @@ def test_default_hidden_layers_narrow_on_wide_rows(estimator_class, monkeypatch)
     assert first_layers and all(layer.out_features == 128 for layer in first_layers)
     assert model._hidden_units(8) == (256, 256)
     assert model.set_params(hidden_units=(7,))._hidden_units(9) == (7,)
+
+
+def _blocks_graph(sizes, inside=1.0, between=0.02, seed=0):
+    """A symmetric graph of dense blocks with sparse links between them."""
+    random = np.random.default_rng(seed)
+    blocks = np.repeat(np.arange(len(sizes)), sizes)
+    weights = np.where(blocks[:, None] == blocks[None, :], inside, between)
+    weights = weights * (random.random(weights.shape) < 0.5)
+    weights = np.triu(weights, 1)
+    return sp.csr_matrix(weights + weights.T), blocks
+
+
+def test_components_split_from_graph_blocks_are_merged_back():
+    graph, blocks = _blocks_graph([30, 30, 60])
+    # Each block cut in two pieces (the big one in three): seven components.
+    components = np.concatenate(
+        [np.repeat([0, 1], 15), np.repeat([2, 3], 15), np.repeat([4, 5, 6], 20)]
+    )
+    cluster_of = _manifold.merge_components(graph, components, 3)
+    assert adjusted_rand_score(blocks, cluster_of[components]) == 1.0
+    assert set(cluster_of) == {0, 1, 2}
+
+
+def test_modularity_prefers_the_graph_blocks():
+    graph, blocks = _blocks_graph([40, 40])
+    shuffled = np.random.default_rng(1).permutation(blocks)
+    assert _manifold.modularity(graph, blocks, 2) > 0.4
+    assert _manifold.modularity(graph, blocks, 2) > _manifold.modularity(graph, shuffled, 2) + 0.3
+
+
+def test_mixture_partition_follows_the_graph_where_the_layout_misleads():
+    # The layout shows four islands; the graph says the two far ones are one class
+    # (A) and the two near ones two classes (B, C).  A mixture of three Gaussians
+    # merges the near islands; its oversplit, merged along the graph, does not.
+    random = np.random.default_rng(0)
+    centres = [(0, 0), (20, 0), (10, 10), (10, 12.5)]
+    embedding = np.vstack([random.normal(centre, 0.5, size=(100, 2)) for centre in centres])
+    graph, classes = _blocks_graph([200, 100, 100])
+    single = _manifold.GaussianMixture(3, random_state=0).fit_predict(embedding)
+    assert adjusted_rand_score(classes, single) < 0.7
+    responsibility = _manifold.mixture_partition(embedding, graph, 3, seed=0)
+    assert adjusted_rand_score(classes, responsibility.argmax(axis=1)) == 1.0
+    np.testing.assert_allclose(responsibility.sum(axis=1), 1.0)
