@@ -11,6 +11,7 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval
 
+from ._base import FLOAT32_MAX
 from ._networks import HeadedNet, MLPTrunk, make_trunk
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 
@@ -197,7 +198,7 @@ class GMVAEClustering(BaseVAEClustering):
         **BaseVAEClustering._parameter_constraints,
         "mixture_latent_dim": [Interval(Integral, 1, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
-        "free_bits": [Interval(Real, 0, None, closed="left")],
+        "free_bits": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
     }
 
     def __init__(
@@ -259,26 +260,27 @@ class GMVAEClustering(BaseVAEClustering):
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
+        fitted = self._fitted_params
         hidden = self._hidden_units(n_features)
         self.encoder_ = HeadedNet(
-            make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
+            make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False),
             {
-                "x_mean": self.latent_dim,
-                "x_logvar": self.latent_dim,
-                "w_mean": self.mixture_latent_dim,
-                "w_logvar": self.mixture_latent_dim,
+                "x_mean": fitted.latent_dim,
+                "x_logvar": fitted.latent_dim,
+                "w_mean": fitted.mixture_latent_dim,
+                "w_logvar": fitted.mixture_latent_dim,
             },
         )
         # One shared net with K heads of (mean, log-variance) for p(x | z, w).
         self.prior_ = HeadedNet(
-            MLPTrunk(self.mixture_latent_dim, (hidden[-1],), batch_norm=False),
-            {"moments": 2 * self.n_clusters * self.latent_dim},
+            MLPTrunk(fitted.mixture_latent_dim, (hidden[-1],), batch_norm=False),
+            {"moments": 2 * fitted.n_clusters * fitted.latent_dim},
         )
         # Spread the K component means apart at the start: with the default
         # near-zero init all components coincide, p(z | x, w) is uniform and
         # the symmetric objective gives no gradient to tell them apart.
         with torch.no_grad():
-            bias = self.prior_.heads["moments"].bias.view(self.n_clusters, 2, self.latent_dim)
+            bias = self.prior_.heads["moments"].bias.view(fitted.n_clusters, 2, fitted.latent_dim)
             bias[:, 0].normal_()
         self._build_decoder(n_features, unit_interval, hidden)
 
@@ -345,12 +347,14 @@ class GMVAEClustering(BaseVAEClustering):
         }
 
     def _training_noise(self, n_rows, random, device):
+        fitted = self._fitted_params
         return (
-            random.randn(self.n_mc_samples, n_rows, self.latent_dim, device=device),
-            random.randn(self.n_mc_samples, n_rows, self.mixture_latent_dim, device=device),
+            random.randn(fitted.n_mc_samples, n_rows, fitted.latent_dim, device=device),
+            random.randn(fitted.n_mc_samples, n_rows, fitted.mixture_latent_dim, device=device),
         )
 
     def _train_step(self, batch, optimizer, random):
+        fitted = self._fitted_params
         rows = batch.rows
         with self._autocast():
             terms = self._terms(rows, *self._training_noise(rows.shape[0], random, rows.device))
@@ -358,7 +362,8 @@ class GMVAEClustering(BaseVAEClustering):
             # Free bits (official code, version2): in the objective the z-prior KL
             # counts as at least lambda nats, on the batch mean.
             z_prior = terms["z_prior"].mean()
-            loss = -(elbo + z_prior - z_prior.clamp_min(self.free_bits))
+            # In float32 even under bfloat16 autocast: free_bits may be up to float32's maximum.
+            loss = -(elbo + z_prior - z_prior.float().clamp_min(fitted.free_bits))
             # The recipe's terms on p(z | y) for real rows (class docstring).
             regularizer, losses = self._recipe_loss(
                 batch,
