@@ -735,12 +735,16 @@ class BaseLatentClustering(
                 anchors[anchored_rows] = clusters
         if not warm_start:
             self._initialize(X, train_rows, labels if anchors is None else anchors, random)
+        optimizers = self._make_optimizers()
+        if warm_start and getattr(self, "_optimizer_state_", None) is not None:
+            # The same networks (checked above): Adam continues with its moments.
+            _load_optimizer_state(optimizers, self._optimizer_state_)
         self._train_loop(
             X,
             make_row_source(X, neighbors, labeled, device, anchors),
             train_rows,
             validation_rows,
-            self._make_optimizers(),
+            optimizers,
             random,
         )
 
@@ -859,10 +863,10 @@ class BaseLatentClustering(
         first_epoch = self.n_iter_
         progress = self._fit_progress
         epochs = progress.epochs(first_epoch, self._n_epochs(n_batches))
-        # (epochs done, their weights), replaced in one assignment per epoch, so an
-        # interruption anywhere leaves a whole epoch to keep; likewise the best
-        # held-out epoch's (score, weights) with early stopping.
-        finished = (first_epoch, self._weights())
+        # (epochs done, their weights, the optimisers' state), replaced in one
+        # assignment per epoch, so an interruption anywhere leaves a whole epoch
+        # to keep; likewise the best held-out epoch's (score, weights, state).
+        finished = (first_epoch, self._weights(), _optimizer_state(optimizers))
         best, epochs_without_gain = None, 0
         try:
             for epoch in epochs:
@@ -885,7 +889,7 @@ class BaseLatentClustering(
                     record["validation_score"] = self._validation_score(X, validation_rows)
                 self._check_finite(record, epoch)
                 record["seconds"] = time.perf_counter() - start
-                finished = (epoch + 1, self._weights())
+                finished = (epoch + 1, self._weights(), _optimizer_state(optimizers))
                 self.history_.append({"epoch": epoch + 1, **record})
                 self.n_iter_ = epoch + 1
                 if progress.end_epoch(record):
@@ -893,13 +897,13 @@ class BaseLatentClustering(
                 if validation_rows is None:
                     continue
                 if best is None or record["validation_score"] > best[0] + fitted.tol:
-                    best, epochs_without_gain = (record["validation_score"], finished[1]), 0
+                    best, epochs_without_gain = (record["validation_score"], *finished[1:]), 0
                 else:
                     epochs_without_gain += 1
                     if epochs_without_gain >= fitted.n_iter_no_change:
                         break
         except KeyboardInterrupt:
-            n_finished, weights = finished
+            n_finished, weights, _ = finished
             if n_finished == first_epoch:
                 raise  # no epoch finished: fit restores the previous model
             with interruptions_deferred():
@@ -914,10 +918,15 @@ class BaseLatentClustering(
                 self.history_[:] = [r for r in self.history_ if r["epoch"] <= n_finished]
         finally:
             progress.close()
+        kept = finished
         if best is not None:
             # Early stopping keeps the epoch with the best held-out score.
+            kept = best
             with interruptions_deferred():
                 self._load_weights(best[1])
+        # What a warm start continues from, on the CPU so that the model pickles
+        # anywhere: the optimisers as they were when the kept weights were.
+        self._optimizer_state_ = _to_device(kept[2], torch.device("cpu"))
 
     def _n_epochs(self, n_batches):
         """Epochs to run: ``max_iter``, or with None enough for ``AUTO_UPDATES`` updates."""
@@ -1390,6 +1399,64 @@ class BaseLatentClustering(
         tags.input_tags.sparse = True  # CSR stays sparse; batches are densified one at a time
         tags.non_deterministic = False
         return tags
+
+
+def _optimizer_state(optimizers):
+    """A copy of the state of ``optimizers`` (what ``_make_optimizers`` returned).
+
+    Either one optimiser, or a namespace of optimisers and counters (the
+    GANs' ``critic_steps``).  Copied because Adam updates its state in place.
+    """
+    if isinstance(optimizers, torch.optim.Optimizer):
+        return copy.deepcopy(optimizers.state_dict())
+    return {
+        name: copy.deepcopy(value.state_dict() if _is_optimizer(value) else value)
+        for name, value in vars(optimizers).items()
+    }
+
+
+def _load_optimizer_state(optimizers, state):
+    """Continue ``optimizers`` from ``state`` (of :func:`_optimizer_state`), at their own settings.
+
+    Adam's moments and step count come from ``state``; its learning rate and
+    betas stay those the new optimisers were made with, so that a warm start
+    trains at the current ``learning_rate`` and ``betas``.  ``state`` is left
+    untouched (it belongs to the fitted model, which a failed fit restores).
+    """
+
+    def load(optimizer, saved):
+        settings = [
+            {key: value for key, value in group.items() if key != "params"}
+            for group in optimizer.param_groups
+        ]
+        optimizer.load_state_dict(copy.deepcopy(saved))
+        for group, own in zip(optimizer.param_groups, settings, strict=True):
+            group.update(own)
+
+    if isinstance(optimizers, torch.optim.Optimizer):
+        load(optimizers, state)
+        return
+    for name, saved in state.items():
+        value = getattr(optimizers, name)
+        if _is_optimizer(value):
+            load(value, saved)
+        else:
+            setattr(optimizers, name, copy.deepcopy(saved))
+
+
+def _is_optimizer(value):
+    return isinstance(value, torch.optim.Optimizer)
+
+
+def _to_device(value, device):
+    """``value`` with every tensor in it (nested in dicts, lists, tuples) on ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {key: _to_device(item, device) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_device(item, device) for item in value)
+    return value
 
 
 def _module_on(module, device):

@@ -155,10 +155,11 @@ class ClusterGANClustering(BaseGANClustering):
         [0, 1] (pixels, min-max scaled rows), linear otherwise.
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
-        fitted networks for ``max_iter`` more epochs (with fresh optimiser
-        moments and new batches and noise) and appends to ``history_``.  The
-        parameters that shape the networks, and the data's columns, must stay
-        as they were.  When False, every ``fit`` starts afresh.
+        fitted networks for ``max_iter`` more epochs and appends to
+        ``history_``: Adam continues from the moments the last fit left (at
+        the current learning rate and ``betas``), with new batches and noise.
+        The parameters that shape the networks, and the data's columns, must
+        stay as they were.  When False, every ``fit`` starts afresh.
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the training forward passes.  "bfloat16" runs them under
         :func:`torch.autocast` (mixed precision: weights, optimiser state and

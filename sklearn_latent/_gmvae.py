@@ -123,10 +123,11 @@ class GMVAEClustering(BaseVAEClustering):
         Adam's ``(beta1, beta2)`` (the papers': torch's and Keras's defaults).
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
-        fitted networks for ``max_iter`` more epochs (with fresh optimiser
-        moments and new batches and noise) and appends to ``history_``.  The
-        parameters that shape the networks, and the data's columns, must stay
-        as they were.  When False, every ``fit`` starts afresh.
+        fitted networks for ``max_iter`` more epochs and appends to
+        ``history_``: Adam continues from the moments the last fit left (at
+        the current learning rate and ``betas``), with new batches and noise.
+        The parameters that shape the networks, and the data's columns, must
+        stay as they were.  When False, every ``fit`` starts afresh.
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the training forward passes.  "bfloat16" runs them under
         :func:`torch.autocast` (mixed precision: weights, optimiser state and

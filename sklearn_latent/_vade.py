@@ -139,7 +139,8 @@ class VaDEClustering(BaseVAEClustering):
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
         fitted networks and prior for ``max_iter`` more epochs, without
-        pretraining again.
+        pretraining again; Adam continues from the moments the last fit left
+        (at the current ``learning_rate`` and ``betas``).
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the training forward passes ("bfloat16" under
         :func:`torch.autocast`, meant for GPUs).
