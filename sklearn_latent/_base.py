@@ -166,8 +166,7 @@ def resolve_device(device):
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
-            f"device={device!r} is not a device name; use 'auto', 'cpu', "
-            "'cuda', 'cuda:N' or 'mps'."
+            f"device={device!r} is not a device name; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
         ) from exc
     if resolved.type not in DEVICE_TYPES:
         raise ValueError(

@@ -332,9 +332,7 @@ class GMVAEClustering(BaseVAEClustering):
 
         posterior, mixture_mean, mixture_logvar = self._posterior(x, w)  # (M, B, K)
         # E_q[ sum_k p(z=k | x, w) KL(q(x | y) || p(x | z=k, w)) ]: the conditional prior term.
-        kl_x = gaussian_kl(
-            x_mean.unsqueeze(1), x_logvar.unsqueeze(1), mixture_mean, mixture_logvar
-        )
+        kl_x = gaussian_kl(x_mean.unsqueeze(1), x_logvar.unsqueeze(1), mixture_mean, mixture_logvar)
         conditional_prior = (posterior * kl_x).sum(dim=-1).mean(dim=0)
         w_prior = gaussian_kl(w_mean, w_logvar, torch.zeros_like(w_mean), torch.zeros_like(w_mean))
         log_ratio = posterior.clamp_min(1e-12).log() + math.log(self._fitted_params.n_clusters)

@@ -1,6 +1,5 @@
 """The shared training recipe: the manifold initialisation, its anchor term, the update budget."""
 
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
