@@ -15,7 +15,10 @@ The hooks:
 ``_build(n_features, unit_interval)``
     create the fitted networks (attributes ending in ``_``); ``unit_interval``
     says whether the training data lie in [0, 1] (pixels, min-max scaled rows),
-    which picks a sigmoid/Bernoulli output where the model offers one;
+    which picks a sigmoid/Bernoulli output where the model offers one.  It
+    runs under :func:`~sklearn_latent._runtime.drawing_from`: torch's default
+    initialisation and any ``torch.randn``-like draw in it take the fit's own
+    generator, never the global one;
 ``_make_optimizers()`` (optional)
     the optimisers ``_train_step`` receives (default: one Adam over every
     network, ``self._adam(parameters, learning_rate)``, which applies ``betas``);
