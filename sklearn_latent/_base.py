@@ -15,7 +15,10 @@ The hooks:
 ``_build(n_features, unit_interval)``
     create the fitted networks (attributes ending in ``_``); ``unit_interval``
     says whether the training data lie in [0, 1] (pixels, min-max scaled rows),
-    which picks a sigmoid/Bernoulli output where the model offers one;
+    which picks a sigmoid/Bernoulli output where the model offers one.  It
+    runs under :func:`~sklearn_latent._runtime.drawing_from`: torch's default
+    initialisation and any ``torch.randn``-like draw in it take the fit's own
+    generator, never the global one;
 ``_make_optimizers()`` (optional)
     the optimisers ``_train_step`` receives (default: one Adam over every
     network, ``self._adam(parameters, learning_rate)``, which applies ``betas``);
@@ -60,12 +63,17 @@ The hooks:
     the weights of the terms that train the network behind
     ``_cluster_proba``, so that ``fit`` refuses settings that train none.
 
-Only ``fit`` reads the parameters.  It records them first in
-``self._fitted_params`` (a :class:`FittedParams`), and the inference hooks
-read that record, never ``self.<parameter>``: a fitted model answers from
-what it learned, whatever ``set_params`` did since.  Every public inference
-method returns through :meth:`BaseLatentClustering._infer` (or ``_finite``),
-which refuses NaN and infinite outputs with a ``ValueError`` naming the fix.
+Only ``fit`` reads the parameters.  It checks them and records them first in
+``self._fitted_params`` (a :class:`FittedParams`), as the plain Python values
+they stand for (``np.uint8(32)`` as 32, ``Fraction(1, 1000)`` as 0.001), and
+every hook, in training and in inference, reads that record, never
+``self.<parameter>``: training computes with Python numbers, and a fitted
+model answers from what it learned, whatever ``set_params`` did since.  (The
+one exception is ``random_state``, which ``fit`` draws its seed from as given,
+so that a ``RandomState`` instance advances as scikit-learn's estimators do.)
+Every public inference method returns through
+:meth:`BaseLatentClustering._infer` (or ``_finite``), which refuses NaN and
+infinite outputs with a ``ValueError`` naming the fix.
 
 Threads: ``fit`` trains on torch's thread count as it finds it and never
 changes it: the count is process-wide, so a fit that lowered it would change
@@ -78,6 +86,9 @@ search does not oversubscribe the machine.
 """
 
 import copy
+import fractions
+import inspect
+import math
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -95,6 +106,7 @@ from sklearn.utils._param_validation import (
     InvalidParameterError,
     StrOptions,
     make_constraint,
+    validate_parameter_constraints,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
@@ -130,10 +142,14 @@ AUTO_MAX_EPOCHS = 200
 #: With ``hidden_units=None``, rows of more than this many features get
 #: narrower hidden layers (see ``_hidden_units``).
 WIDE_ROW_FEATURES = 1024
+#: Largest float32 value: the bound of every real parameter that reaches the networks'
+#: float32 arithmetic (a weight, a learning rate, a scale); beyond it torch cannot
+#: even convert the number.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: Largest feature magnitude ``fit`` accepts: the square root of float32's maximum.
 #: Squared errors, Gaussian densities and the first layers' updates of larger
 #: values overflow the float32 networks.
-MAX_ABS_FEATURE = float(np.sqrt(np.finfo(np.float32).max))
+MAX_ABS_FEATURE = float(np.sqrt(FLOAT32_MAX))
 #: Torch device types a model trains on.
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 
@@ -196,9 +212,10 @@ def _available_device(device):
 class FittedParams(SimpleNamespace):
     """The parameters of the last successful ``fit``, as attributes.
 
-    ``fit`` records them before it reads any, and inference reads them here,
-    never the estimator's live parameters: ``set_params`` on a fitted model
-    changes nothing until the next ``fit`` (as ``KMeans.predict`` uses
+    ``fit`` records them, checked and as plain Python numbers, before it
+    reads any, and training and inference read them here, never the
+    estimator's live parameters: ``set_params`` on a fitted model changes
+    nothing until the next ``fit`` (as ``KMeans.predict`` uses
     ``cluster_centers_``, whatever ``n_clusters`` says now).
     """
 
@@ -228,6 +245,30 @@ class TrainingRandomness:
 
     def randint(self, high, shape, device):
         return torch.randint(high, shape, generator=self.torch, device=device)
+
+
+def plain_number(value):
+    """A NumPy scalar or other number as the Python bool, int or float it stands for.
+
+    ``fit`` reads its parameters through this once, where it checks them, so
+    that ``np.uint8(32)`` trains as 32 (no uint8 arithmetic overflows in the
+    epoch budget), ``np.float16(1e-3)`` as the float it holds, and
+    ``Fraction(1, 1000)`` meets the interval checks, which call ``np.isnan``,
+    as 0.001.  A number beyond any float becomes an infinity of its sign, so
+    that the bound it exceeds names it.  Anything else is returned as it is.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+        except (TypeError, ValueError):
+            return value
+    return value
 
 
 def seed_from_random_state(random_state):
@@ -261,15 +302,15 @@ class BaseLatentClustering(
         "image_shape": [tuple, list, None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, FLOAT32_MAX, closed="right")],
         "betas": [tuple, list],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions({"auto", "euclidean", "cosine"})],
-        "consistency_weight": [Interval(Real, 0, None, closed="left")],
-        "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "consistency_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+        "balance_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
         "cluster_init": [StrOptions({"manifold"}), None],
-        "init_weight": [Interval(Real, 0, None, closed="left")],
-        "label_weight": [Interval(Real, 0, None, closed="left")],
+        "init_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+        "label_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -311,14 +352,16 @@ class BaseLatentClustering(
         model trained on one objective (a VAE) needs; adversarial models
         override it with one optimiser per player.
         """
+        fitted = self._fitted_params
         parameters = [p for module in self._modules() for p in module.parameters()]
-        return self._adam(parameters, self.learning_rate)
+        return self._adam(parameters, fitted.learning_rate)
 
     def _adam(self, parameters, learning_rate):
         """Adam at ``learning_rate`` with the ``betas`` parameter, the optimiser of every model."""
+        fitted = self._fitted_params
         # torch refuses an int beta beside a float one
         return torch.optim.Adam(
-            parameters, lr=learning_rate, betas=tuple(float(beta) for beta in self.betas)
+            parameters, lr=learning_rate, betas=tuple(float(beta) for beta in fitted.betas)
         )
 
     @staticmethod
@@ -411,9 +454,8 @@ class BaseLatentClustering(
         init_callback_context(self, self.max_iter)
         previous_state = dict(vars(self))
         try:
-            self._validate_params()
-            self._fitted_params = FittedParams(**copy.deepcopy(self.get_params(deep=False)))
-            warm_start = self.warm_start and hasattr(self, "n_iter_")
+            self._fitted_params = FittedParams(**copy.deepcopy(self._validate_params()))
+            warm_start = self._fitted_params.warm_start and hasattr(self, "n_iter_")
             X = self._validate_training_data(X, warm_start)
             labels = self._validate_labels(y, X.shape[0])
             self._check_data_against_params(X)
@@ -482,22 +524,57 @@ class BaseLatentClustering(
                 complete()
 
     def _validate_params(self):
-        """scikit-learn's parameter validation, made strict where it is lenient.
+        """The parameters as plain Python values, checked: scikit-learn's validation, made strict.
 
-        Its ``Interval(Integral, ...)`` takes ``True`` for 1, and a ``tuple``
-        constraint says nothing of the elements; and the device is resolved
-        here, so that every parameter fails before any data is read.
+        NumPy scalars and other numbers are read once, here, as the Python
+        values they stand for (:func:`plain_number`, element by element in the
+        sequence parameters); ``fit`` records what this returns and training
+        reads that record, never the estimator's own (unchanged) parameters.
+        Beyond scikit-learn's checks: its ``Interval(Integral, ...)`` takes
+        ``True`` for 1, a ``tuple`` constraint says nothing of the elements,
+        a check that fails on an odd type (not with the parameter's name) is
+        reported with it, Adam's first step must stay within float32, and the
+        device is resolved here, so that every parameter fails before any data
+        is read.
+
+        Returns
+        -------
+        params : dict
+            The checked parameters by name.
         """
-        super()._validate_params()
-        params = self.get_params(deep=False)
+        params = {
+            name: tuple(plain_number(v) for v in value)
+            if name in self._sequence_constraints and isinstance(value, (tuple, list))
+            else plain_number(value)
+            for name, value in self.get_params(deep=False).items()
+        }
+        for name, constraints in self._parameter_constraints.items():
+            kinds = {getattr(c, "type", None) for c in constraints}
+            value = params[name]
+            if Real in kinds and Integral not in kinds and type(value) is int:
+                # An int for a real parameter is used as a float: 10**400 is an infinity.
+                params[name] = plain_number(fractions.Fraction(value))
+        estimator = type(self).__name__
         for name, constraints in self._parameter_constraints.items():
             value = params[name]
-            if isinstance(value, (bool, np.bool_)) and not any(
+            allowed = " or ".join(str(make_constraint(c)) for c in constraints)
+            try:
+                validate_parameter_constraints(
+                    {name: constraints}, {name: value}, caller_name=estimator
+                )
+            except InvalidParameterError:
+                raise
+            except Exception as exc:
+                # e.g. a number type scikit-learn's interval check cannot compare
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {estimator} must be {allowed}; checking "
+                    f"{value!r} against that failed ({type(exc).__name__}: {exc})."
+                ) from exc
+            if isinstance(value, bool) and not any(
                 constraint in ("boolean", "verbose") for constraint in constraints
             ):
-                allowed = " or ".join(str(make_constraint(c)) for c in constraints)
                 raise InvalidParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must be {allowed}, not "
+                    f"The {name!r} parameter of {estimator} must be {allowed}, not "
                     f"a bool; got {value!r}."
                 )
         for name, (element, length, description) in self._sequence_constraints.items():
@@ -505,13 +582,39 @@ class BaseLatentClustering(
             if value is None:
                 continue
             if (len(value) == 0 if length is None else len(value) != length) or not all(
-                element.is_satisfied_by(v) and not isinstance(v, (bool, np.bool_)) for v in value
+                element.is_satisfied_by(v) and not isinstance(v, bool) for v in value
             ):
                 raise InvalidParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must be {description}; "
-                    f"got {value!r}."
+                    f"The {name!r} parameter of {estimator} must be {description}; "
+                    f"got {self.get_params(deep=False)[name]!r}."
                 )
-        resolve_device(self.device)
+        self._check_adam_steps(params)
+        resolve_device(params["device"])
+        return params
+
+    #: The parameters that are Adam learning rates (None: not set, another one applies).
+    _learning_rate_parameters = ("learning_rate",)
+
+    def _check_adam_steps(self, params):
+        """Refuse a learning rate whose first Adam step overflows float32.
+
+        Adam's first step is ``learning_rate / (1 - beta1)`` (its bias
+        correction), which torch converts to float32: beyond float32's
+        maximum it fails with an overflow error that names no parameter.
+        """
+        beta1 = params["betas"][0]
+        largest = FLOAT32_MAX * (1 - beta1)
+        while largest / (1 - beta1) > FLOAT32_MAX:  # torch's own division, to the last bit
+            largest = float(np.nextafter(largest, 0.0))
+        for name in self._learning_rate_parameters:
+            value = params[name]
+            if value is not None and value / (1 - beta1) > FLOAT32_MAX:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} is {value:.4g}, so "
+                    f"Adam's first step, {name} / (1 - betas[0]) = {value / (1 - beta1):.4g}, "
+                    f"overflows float32 (largest {FLOAT32_MAX:.4g}); with betas[0]={beta1} the "
+                    f"largest {name} that works is {largest!r}."
+                )
 
     def _validate_training_data(self, X, warm_start):
         try:
@@ -534,7 +637,8 @@ class BaseLatentClustering(
 
     def _validate_labels(self, y, n_samples):
         """Partial labels as int64 with -1 for unlabelled rows, or None if none are used."""
-        if y is None or self.label_weight == 0:
+        fitted = self._fitted_params
+        if y is None or fitted.label_weight == 0:
             return None
         y = column_or_1d(y)
         check_consistent_length(np.empty((n_samples, 0)), y)
@@ -549,11 +653,11 @@ class BaseLatentClustering(
                 f"y must hold integer class labels; got {y.dtype} values. To fix, {hint}."
             )
         y = y.astype(np.int64)
-        outside = np.unique(y[(y < -1) | (y >= self.n_clusters)])
+        outside = np.unique(y[(y < -1) | (y >= fitted.n_clusters)])
         if outside.size:
             raise ValueError(
-                f"y holds labels {outside[:5].tolist()} outside -1..{self.n_clusters - 1}: "
-                f"cluster k stands for class k, so with n_clusters={self.n_clusters} {hint}."
+                f"y holds labels {outside[:5].tolist()} outside -1..{fitted.n_clusters - 1}: "
+                f"cluster k stands for class k, so with n_clusters={fitted.n_clusters} {hint}."
             )
         return y if (y >= 0).any() else None
 
@@ -612,7 +716,8 @@ class BaseLatentClustering(
             raise
 
     def _fit(self, X, labels, warm_start):
-        device = resolve_device(self.device)
+        fitted = self._fitted_params
+        device = resolve_device(fitted.device)
         seed = seed_from_random_state(self.random_state)
         if warm_start:
             # A continued fit draws fresh batches and noise, not a replay of the first.
@@ -620,7 +725,7 @@ class BaseLatentClustering(
         random = TrainingRandomness(seed, device)
         fitted_modules = dict(self._named_modules())
         # Before the networks: a model may choose its likelihood by the geometry.
-        self.metric_ = resolve_metric(self.metric, X)
+        self.metric_ = resolve_metric(fitted.metric, X)
         # Torch initialises weights from its process-wide generator, which other
         # threads share: the networks draw from the fit's own instead (built on
         # the CPU, so from a CPU generator), and the global stream is never read.
@@ -639,32 +744,36 @@ class BaseLatentClustering(
         neighbors = labeled = anchors = None
         initialise = (
             labels is None
-            and self.cluster_init == "manifold"
-            and self.init_weight > 0
+            and fitted.cluster_init == "manifold"
+            and fitted.init_weight > 0
             and not warm_start
         )
-        if self.consistency_weight > 0 or initialise:
+        if fitted.consistency_weight > 0 or initialise:
             points = neighbor_space(X, train_rows, seed, self.metric_)
-        if self.consistency_weight > 0:
-            neighbors = nearest_neighbors(points, train_rows, self.n_neighbors, seed)
+        if fitted.consistency_weight > 0:
+            neighbors = nearest_neighbors(points, train_rows, fitted.n_neighbors, seed)
         if labels is not None:
             labeled_rows = train_rows[labels[train_rows] >= 0]
             labeled = (labeled_rows, labels[labeled_rows]) if labeled_rows.size else None
         elif initialise:
             # Partial labels anchor the clusters to classes; without them the
             # manifold initialisation anchors them to the neighbour graph's.
-            anchored_rows, clusters = manifold_clusters(points, train_rows, self.n_clusters, seed)
+            anchored_rows, clusters = manifold_clusters(points, train_rows, fitted.n_clusters, seed)
             if anchored_rows.size:
                 anchors = np.full(X.shape[0], -1, dtype=np.int64)
                 anchors[anchored_rows] = clusters
         if not warm_start:
             self._initialize(X, train_rows, labels if anchors is None else anchors, random)
+        optimizers = self._make_optimizers()
+        if warm_start and getattr(self, "_optimizer_state_", None) is not None:
+            # The same networks (checked above): Adam continues with its moments.
+            _load_optimizer_state(optimizers, self._optimizer_state_)
         self._train_loop(
             X,
             make_row_source(X, neighbors, labeled, device, anchors),
             train_rows,
             validation_rows,
-            self._make_optimizers(),
+            optimizers,
             random,
         )
 
@@ -739,14 +848,15 @@ class BaseLatentClustering(
         return None
 
     def _check_cluster_posterior_trained(self, labels):
+        fitted = self._fitted_params
         weights = self._cluster_posterior_weights()
         if weights is None:
             return
         weights = {
             **weights,
-            "consistency_weight": self.consistency_weight,
-            "balance_weight": self.balance_weight,
-            **({"init_weight": self.init_weight} if self.cluster_init == "manifold" else {}),
+            "consistency_weight": fitted.consistency_weight,
+            "balance_weight": fitted.balance_weight,
+            **({"init_weight": fitted.init_weight} if fitted.cluster_init == "manifold" else {}),
         }
         if labels is not None or any(w > 0 for w in weights.values()):
             return
@@ -758,13 +868,14 @@ class BaseLatentClustering(
 
     def _split_validation(self, n_samples, random):
         """Indices of the training rows and of the rows held out for early stopping."""
-        if self.n_iter_no_change is None:
+        fitted = self._fitted_params
+        if fitted.n_iter_no_change is None:
             return np.arange(n_samples), None
-        n_validation = round(self.validation_fraction * n_samples)
+        n_validation = round(fitted.validation_fraction * n_samples)
         n_train = n_samples - n_validation
-        if n_validation < 1 or n_train < max(2, self.n_clusters):
+        if n_validation < 1 or n_train < max(2, fitted.n_clusters):
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} of {n_samples} rows leaves "
+                f"validation_fraction={fitted.validation_fraction} of {n_samples} rows leaves "
                 f"{n_validation} validation and {n_train} training rows; early stopping needs at "
                 "least one validation row and n_clusters (and 2) training rows. Change "
                 "validation_fraction or set n_iter_no_change=None."
@@ -773,17 +884,18 @@ class BaseLatentClustering(
         return order[:n_train], order[n_train:]
 
     def _train_loop(self, X, row_source, train_rows, validation_rows, optimizers, random):
+        fitted = self._fitted_params
         n_samples = train_rows.shape[0]
         # Balanced batches (sizes differ by at most one row) of at least two
         # rows: batch normalisation cannot train on a single row.
-        n_batches = max(1, min(-(-n_samples // self.batch_size), n_samples // 2))
+        n_batches = max(1, min(-(-n_samples // fitted.batch_size), n_samples // 2))
         first_epoch = self.n_iter_
         progress = self._fit_progress
         epochs = progress.epochs(first_epoch, self._n_epochs(n_batches))
-        # (epochs done, their weights), replaced in one assignment per epoch, so an
-        # interruption anywhere leaves a whole epoch to keep; likewise the best
-        # held-out epoch's (score, weights) with early stopping.
-        finished = (first_epoch, self._weights())
+        # (epochs done, their weights, the optimisers' state), replaced in one
+        # assignment per epoch, so an interruption anywhere leaves a whole epoch
+        # to keep; likewise the best held-out epoch's (score, weights, state).
+        finished = (first_epoch, self._weights(), _optimizer_state(optimizers))
         best, epochs_without_gain = None, 0
         try:
             for epoch in epochs:
@@ -806,21 +918,21 @@ class BaseLatentClustering(
                     record["validation_score"] = self._validation_score(X, validation_rows)
                 self._check_finite(record, epoch)
                 record["seconds"] = time.perf_counter() - start
-                finished = (epoch + 1, self._weights())
+                finished = (epoch + 1, self._weights(), _optimizer_state(optimizers))
                 self.history_.append({"epoch": epoch + 1, **record})
                 self.n_iter_ = epoch + 1
                 if progress.end_epoch(record):
                     break  # a callback (sklearn.callback) asked to stop
                 if validation_rows is None:
                     continue
-                if best is None or record["validation_score"] > best[0] + self.tol:
-                    best, epochs_without_gain = (record["validation_score"], finished[1]), 0
+                if best is None or record["validation_score"] > best[0] + fitted.tol:
+                    best, epochs_without_gain = (record["validation_score"], *finished[1:]), 0
                 else:
                     epochs_without_gain += 1
-                    if epochs_without_gain >= self.n_iter_no_change:
+                    if epochs_without_gain >= fitted.n_iter_no_change:
                         break
         except KeyboardInterrupt:
-            n_finished, weights = finished
+            n_finished, weights, _ = finished
             if n_finished == first_epoch:
                 raise  # no epoch finished: fit restores the previous model
             with interruptions_deferred():
@@ -835,26 +947,96 @@ class BaseLatentClustering(
                 self.history_[:] = [r for r in self.history_ if r["epoch"] <= n_finished]
         finally:
             progress.close()
+        kept = finished
         if best is not None:
             # Early stopping keeps the epoch with the best held-out score.
+            kept = best
             with interruptions_deferred():
                 self._load_weights(best[1])
+        # What a warm start continues from, on the CPU so that the model pickles
+        # anywhere: the optimisers as they were when the kept weights were.
+        self._optimizer_state_ = _to_device(kept[2], torch.device("cpu"))
 
     def _n_epochs(self, n_batches):
         """Epochs to run: ``max_iter``, or with None enough for ``AUTO_UPDATES`` updates."""
-        if self.max_iter is not None:
-            return self.max_iter
+        fitted = self._fitted_params
+        if fitted.max_iter is not None:
+            return fitted.max_iter
         return int(np.clip(round(AUTO_UPDATES / n_batches), 1, AUTO_MAX_EPOCHS))
 
     def _check_finite(self, record, epoch):
+        """Raise ``TrainingDivergedError`` if an epoch left losses or weights not finite.
+
+        The weights too: the epoch's last step can turn them NaN after its
+        loss was computed, and the labels would then fail as an overflow of
+        the training data, with the wrong advice.
+        """
         bad = [name for name, value in record.items() if not np.isfinite(value)]
         if bad:
-            raise TrainingDivergedError(
-                f"{type(self).__name__}: the loss {', '.join(bad)} became "
-                f"{record[bad[0]]} in epoch {epoch + 1}. Lower learning_rate, "
-                "scale the features (e.g. StandardScaler or MinMaxScaler), or "
-                "check the data for extreme values."
+            problem = f"the loss {', '.join(bad)} became {record[bad[0]]}"
+        elif not self._weights_finite():
+            parameters = [p for m in self._modules() for p in m.parameters()]
+            kind = "nan" if any(bool(p.isnan().any()) for p in parameters) else "inf"
+            problem = f"the network weights became {kind}"
+        else:
+            return
+        problem = f"{type(self).__name__}: {problem} in epoch {epoch + 1}."
+        fitted = self._fitted_params
+        learning_rates = " or ".join(
+            name for name in self._learning_rate_parameters if getattr(fitted, name) is not None
+        )
+        raised = self._raised_loss_settings()
+        if raised:
+            settings = ", ".join(
+                f"{name}={value:.3g} (default {default:.3g})"
+                for name, (value, default) in raised.items()
             )
+            raise TrainingDivergedError(
+                f"{problem} Loss weights and scales far above their defaults overflow float32: "
+                f"{settings}. Lower {' and '.join(raised)} first; if the loss still diverges, "
+                f"lower {learning_rates}, scale the features (e.g. StandardScaler or "
+                "MinMaxScaler), or check the data for extreme values."
+            )
+        raise TrainingDivergedError(
+            f"{problem} Lower {learning_rates}, scale the features (e.g. StandardScaler or "
+            "MinMaxScaler), or check the data for extreme values."
+        )
+
+    def _raised_loss_settings(self):
+        """The real parameters of the objective (weights, scales) set far above their defaults.
+
+        Those whose constraint bounds them by float32's maximum, the learning
+        rates aside, at more than ten times the larger of their default and
+        10: a loss weighed on that scale can overflow float32 whatever the
+        learning rate.  A dict of name to (value, default).
+        """
+        fitted = vars(self._fitted_params)
+        defaults = {
+            name: parameter.default
+            for name, parameter in inspect.signature(type(self).__init__).parameters.items()
+        }
+        raised = {}
+        for name, constraints in self._parameter_constraints.items():
+            bounded = any(
+                isinstance(c, Interval) and c.type is Real and c.right == FLOAT32_MAX
+                for c in constraints
+            )
+            value, default = fitted[name], defaults.get(name)
+            if (
+                not bounded
+                or name in self._learning_rate_parameters
+                or not isinstance(value, Real)
+                or not isinstance(default, Real)
+            ):
+                continue
+            if value > 10 * max(default, 10):
+                raised[name] = (value, default)
+        return raised
+
+    def _weights_finite(self):
+        """Whether every weight is finite, with one host synchronisation."""
+        checks = [p.isfinite().all() for m in self._modules() for p in m.parameters()]
+        return bool(torch.stack(checks).all()) if checks else True
 
     def _weights(self):
         """A copy of every module's weights (and buffers), on the training device."""
@@ -899,11 +1081,12 @@ class BaseLatentClustering(
         record : dict
             The unweighted, detached terms, for ``history_``.
         """
+        fitted = self._fitted_params
         loss, record = posterior_regularizer(
             proba,
             neighbor_proba or (lambda: self._cluster_proba(batch.neighbors)),
-            self.consistency_weight,
-            self.balance_weight,
+            fitted.consistency_weight,
+            fitted.balance_weight,
         )
         if batch.anchors is not None:
             anchored = (batch.anchors >= 0).float()
@@ -911,12 +1094,12 @@ class BaseLatentClustering(
             picked = log_proba.gather(1, batch.anchors.clamp_min(0)[:, None]).squeeze(1)
             # A mean over the anchored rows only, without a host sync to count them.
             disagreement = -(picked * anchored).sum() / anchored.sum().clamp_min(1.0)
-            loss = loss + self.init_weight * disagreement
+            loss = loss + fitted.init_weight * disagreement
             record["init_disagreement"] = disagreement.detach()
         if batch.labels is not None:
             labeled_proba = self._cluster_proba(batch.labeled_rows)
             cross_entropy = F.nll_loss(torch.log(labeled_proba.clamp_min(1e-8)), batch.labels)
-            loss = loss + self.label_weight * cross_entropy
+            loss = loss + fitted.label_weight * cross_entropy
             record["label_cross_entropy"] = cross_entropy.detach()
         return loss, record
 
@@ -926,8 +1109,9 @@ class BaseLatentClustering(
         Train steps wrap their forward passes and losses in it and call
         ``backward`` outside, as PyTorch's automatic mixed precision advises.
         """
+        fitted = self._fitted_params
         return torch.autocast(
-            self.device_.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"
+            self.device_.type, dtype=torch.bfloat16, enabled=fitted.precision == "bfloat16"
         )
 
     # ------------------------------------------------------------- inference
@@ -1179,14 +1363,15 @@ class BaseLatentClustering(
         return [module for _, module in self._named_modules()]
 
     def _check_data_against_params(self, X):
+        fitted = self._fitted_params
         n_samples, n_features = X.shape
-        if self.n_clusters > n_samples:
+        if fitted.n_clusters > n_samples:
             raise ValueError(
-                f"n_clusters={self.n_clusters} is larger than the number of rows "
+                f"n_clusters={fitted.n_clusters} is larger than the number of rows "
                 f"({n_samples}); pass at least n_clusters rows or lower n_clusters."
             )
-        if self.image_shape is not None:
-            shape = tuple(self.image_shape)
+        if fitted.image_shape is not None:
+            shape = tuple(fitted.image_shape)
             if np.prod(shape) != n_features:
                 raise ValueError(
                     f"image_shape={shape} holds {int(np.prod(shape))} values per image but X has "
@@ -1201,9 +1386,10 @@ class BaseLatentClustering(
 
     def _hidden_units(self, n_features):
         """Hidden widths: the user's, or sized to the input when ``hidden_units=None``."""
-        if self.hidden_units is not None:
-            return tuple(self.hidden_units)
-        if self.image_shape is not None:
+        fitted = self._fitted_params
+        if fitted.hidden_units is not None:
+            return tuple(fitted.hidden_units)
+        if fitted.image_shape is not None:
             return (1024,)  # the dense layer of the papers' convolutional MNIST nets
         # Two layers of 256 as in ClusterGAN's Pendigits nets.  Wide rows (MNIST's
         # 784 pixels) clustered better at 512 from a random start, but with the
@@ -1242,6 +1428,64 @@ class BaseLatentClustering(
         tags.input_tags.sparse = True  # CSR stays sparse; batches are densified one at a time
         tags.non_deterministic = False
         return tags
+
+
+def _optimizer_state(optimizers):
+    """A copy of the state of ``optimizers`` (what ``_make_optimizers`` returned).
+
+    Either one optimiser, or a namespace of optimisers and counters (the
+    GANs' ``critic_steps``).  Copied because Adam updates its state in place.
+    """
+    if isinstance(optimizers, torch.optim.Optimizer):
+        return copy.deepcopy(optimizers.state_dict())
+    return {
+        name: copy.deepcopy(value.state_dict() if _is_optimizer(value) else value)
+        for name, value in vars(optimizers).items()
+    }
+
+
+def _load_optimizer_state(optimizers, state):
+    """Continue ``optimizers`` from ``state`` (of :func:`_optimizer_state`), at their own settings.
+
+    Adam's moments and step count come from ``state``; its learning rate and
+    betas stay those the new optimisers were made with, so that a warm start
+    trains at the current ``learning_rate`` and ``betas``.  ``state`` is left
+    untouched (it belongs to the fitted model, which a failed fit restores).
+    """
+
+    def load(optimizer, saved):
+        settings = [
+            {key: value for key, value in group.items() if key != "params"}
+            for group in optimizer.param_groups
+        ]
+        optimizer.load_state_dict(copy.deepcopy(saved))
+        for group, own in zip(optimizer.param_groups, settings, strict=True):
+            group.update(own)
+
+    if isinstance(optimizers, torch.optim.Optimizer):
+        load(optimizers, state)
+        return
+    for name, saved in state.items():
+        value = getattr(optimizers, name)
+        if _is_optimizer(value):
+            load(value, saved)
+        else:
+            setattr(optimizers, name, copy.deepcopy(saved))
+
+
+def _is_optimizer(value):
+    return isinstance(value, torch.optim.Optimizer)
+
+
+def _to_device(value, device):
+    """``value`` with every tensor in it (nested in dicts, lists, tuples) on ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {key: _to_device(item, device) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_device(item, device) for item in value)
+    return value
 
 
 def _module_on(module, device):

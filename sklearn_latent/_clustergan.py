@@ -8,7 +8,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import seed_from_random_state
+from ._base import FLOAT32_MAX, seed_from_random_state
 from ._gan import BaseGANClustering
 from ._networks import HeadedNet, make_generator, make_trunk
 
@@ -162,10 +162,11 @@ class ClusterGANClustering(BaseGANClustering):
         [0, 1] (pixels, min-max scaled rows), linear otherwise.
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
-        fitted networks for ``max_iter`` more epochs (with fresh optimiser
-        moments and new batches and noise) and appends to ``history_``.  The
-        parameters that shape the networks, and the data's columns, must stay
-        as they were.  When False, every ``fit`` starts afresh.
+        fitted networks for ``max_iter`` more epochs and appends to
+        ``history_``: Adam continues from the moments the last fit left (at
+        the current learning rate and ``betas``), with new batches and noise.
+        The parameters that shape the networks, and the data's columns, must
+        stay as they were.  When False, every ``fit`` starts afresh.
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the training forward passes.  "bfloat16" runs them under
         :func:`torch.autocast` (mixed precision: weights, optimiser state and
@@ -236,9 +237,9 @@ class ClusterGANClustering(BaseGANClustering):
 
     _parameter_constraints = {
         **BaseGANClustering._parameter_constraints,
-        "sigma": [Interval(Real, 0, None, closed="neither")],
-        "beta_n": [Interval(Real, 0, None, closed="left")],
-        "beta_c": [Interval(Real, 0, None, closed="left")],
+        "sigma": [Interval(Real, 0, FLOAT32_MAX, closed="right")],
+        "beta_n": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+        "beta_c": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
         "cluster_assignment": [StrOptions({"encoder", "kmeans"})],
     }
 
@@ -317,18 +318,19 @@ class ClusterGANClustering(BaseGANClustering):
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
+        fitted = self._fitted_params
         hidden = self._hidden_units(n_features)
         output_activation = self._generator_activation(unit_interval)
-        n_latent = self.latent_dim + self.n_clusters
+        n_latent = fitted.latent_dim + fitted.n_clusters
         self.generator_ = make_generator(
-            n_latent, n_features, self.image_shape, hidden, output_activation
+            n_latent, n_features, fitted.image_shape, hidden, output_activation
         )
         self.discriminator_ = HeadedNet(
-            make_trunk(n_features, self.image_shape, hidden, batch_norm=False), {"score": 1}
+            make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False), {"score": 1}
         )
         self.encoder_ = HeadedNet(
-            make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
-            {"z_n": self.latent_dim, "z_c": self.n_clusters},
+            make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False),
+            {"z_n": fitted.latent_dim, "z_c": fitted.n_clusters},
         )
 
     def _generator_parameters(self):
@@ -347,16 +349,18 @@ class ClusterGANClustering(BaseGANClustering):
 
     def _latent_scale(self, device):
         # Tangent directions run along z_n only, in units of its prior std sigma.
-        scale = torch.zeros(self.latent_dim + self.n_clusters, device=device)
-        scale[: self.latent_dim] = self.sigma
+        fitted = self._fitted_params
+        scale = torch.zeros(fitted.latent_dim + fitted.n_clusters, device=device)
+        scale[: fitted.latent_dim] = fitted.sigma
         return scale
 
     def _train_step(self, batch, optimizers, random):
+        fitted = self._fitted_params
         real = batch.rows
         n_samples, device = real.shape[0], real.device
         losses = {}
 
-        k = random.randint(self.n_clusters, (n_samples,), device=device)
+        k = random.randint(fitted.n_clusters, (n_samples,), device=device)
         latent, _ = self._draw_latent(k, random)
         with self._autocast():
             with torch.no_grad():
@@ -367,7 +371,7 @@ class ClusterGANClustering(BaseGANClustering):
         if not self._generator_turn(optimizers):
             return losses
 
-        k = random.randint(self.n_clusters, (n_samples,), device=device)
+        k = random.randint(fitted.n_clusters, (n_samples,), device=device)
         latent, z_n = self._draw_latent(k, random)
         with self._frozen_critic():
             with self._autocast():
@@ -384,8 +388,8 @@ class ClusterGANClustering(BaseGANClustering):
                 orthonormality, orthonormality_record = self._tangent_orthonormality(latent, random)
                 total = (
                     adversarial
-                    + self.beta_n * z_n_loss
-                    + self.beta_c * z_c_loss
+                    + fitted.beta_n * z_n_loss
+                    + fitted.beta_c * z_c_loss
                     + regularizer
                     + smoothness
                     + orthonormality
@@ -403,7 +407,8 @@ class ClusterGANClustering(BaseGANClustering):
 
     # ------------------------------------------------------------ inference
     def _cluster_posterior_weights(self):
-        return {**super()._cluster_posterior_weights(), "beta_c": self.beta_c}
+        fitted = self._fitted_params
+        return {**super()._cluster_posterior_weights(), "beta_c": fitted.beta_c}
 
     def _fit_assignment(self, X):
         fitted = self._fitted_params

@@ -68,6 +68,10 @@ def as_tensor(array, device):
         array = array.toarray()
     elif any(stride < 0 for stride in array.strides):
         array = np.ascontiguousarray(array)  # e.g. X[:, ::-1]: torch takes no negative strides
+    if array.flags.writeable:
+        # No catch_warnings here: it swaps the process-wide warning filters,
+        # which a fit or prediction in another thread may be using.
+        return torch.as_tensor(array, device=device)
     with warnings.catch_warnings():
         # Read-only inputs (pandas, read-only memmaps) are fine: nothing writes into them.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")

@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseLatentClustering
+from ._base import FLOAT32_MAX, BaseLatentClustering
 from ._losses import (
     critic_loss,
     generator_loss,
@@ -52,12 +52,14 @@ class BaseGANClustering(BaseLatentClustering):
         **BaseLatentClustering._parameter_constraints,
         "loss": [StrOptions({"wgan-gp", "nonsaturating"})],
         "n_critic": [Interval(Integral, 1, None, closed="left")],
-        "gradient_penalty": [Interval(Real, 0, None, closed="left")],
-        "manifold_weight": [Interval(Real, 0, None, closed="left")],
-        "orthonormality_weight": [Interval(Real, 0, None, closed="left")],
-        "generator_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "gradient_penalty": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+        "manifold_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+        "orthonormality_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+        "generator_learning_rate": [Interval(Real, 0, FLOAT32_MAX, closed="right"), None],
         "output_activation": [StrOptions({"auto", "sigmoid", "linear"})],
     }
+
+    _learning_rate_parameters = ("learning_rate", "generator_learning_rate")
 
     # ------------------------------------------------------------ GAN hooks
     @abstractmethod
@@ -79,18 +81,20 @@ class BaseGANClustering(BaseLatentClustering):
     # -------------------------------------------------------------- shared
     def _make_optimizers(self):
         """One Adam per player; ``critic_steps`` counts the critic's steps over the fit."""
+        fitted = self._fitted_params
         return SimpleNamespace(
-            critic=self._adam(self._critic_parameters(), self.learning_rate),
+            critic=self._adam(self._critic_parameters(), fitted.learning_rate),
             generator=self._adam(
-                self._generator_parameters(), self.generator_learning_rate or self.learning_rate
+                self._generator_parameters(), fitted.generator_learning_rate or fitted.learning_rate
             ),
             critic_steps=0,
         )
 
     def _generator_activation(self, unit_interval):
         """The generator's output activation, ``output_activation`` with "auto" resolved."""
-        if self.output_activation != "auto":
-            return self.output_activation
+        fitted = self._fitted_params
+        if fitted.output_activation != "auto":
+            return fitted.output_activation
         # A sigmoid keeps generated pixels in range, as the GAN papers do for MNIST.
         return "sigmoid" if unit_interval else "linear"
 
@@ -104,14 +108,17 @@ class BaseGANClustering(BaseLatentClustering):
         With ``loss="wgan-gp"`` it adds the gradient penalty (Gulrajani et al.
         2017) at one interpolation between a real and a fake row per row.
         """
-        loss = critic_loss(real_scores, fake_scores, self.loss)
-        if self.loss == "wgan-gp" and self.gradient_penalty > 0:
-            loss = loss + self.gradient_penalty * gradient_penalty(self._critic, real, fake, random)
+        fitted = self._fitted_params
+        loss = critic_loss(real_scores, fake_scores, fitted.loss)
+        if fitted.loss == "wgan-gp" and fitted.gradient_penalty > 0:
+            penalty = gradient_penalty(self._critic, real, fake, random)
+            loss = loss + fitted.gradient_penalty * penalty
         return loss
 
     def _generator_adversarial_loss(self, fake_scores):
         """G's adversarial loss on the critic's scores of its rows."""
-        return generator_loss(fake_scores, self.loss)
+        fitted = self._fitted_params
+        return generator_loss(fake_scores, fitted.loss)
 
     def _generator_turn(self, optimizers):
         """Whether the generator steps after this critic step.
@@ -120,7 +127,8 @@ class BaseGANClustering(BaseLatentClustering):
         the whole fit, so that any fit, however few its batches, trains every
         network.
         """
-        turn = optimizers.critic_steps % self.n_critic == 0
+        fitted = self._fitted_params
+        turn = optimizers.critic_steps % fitted.n_critic == 0
         optimizers.critic_steps += 1
         return turn
 
@@ -140,27 +148,30 @@ class BaseGANClustering(BaseLatentClustering):
         Its gradient reaches the network behind ``_cluster_proba`` only (G is
         held fixed): add it to that network's loss.
         """
-        if self.manifold_weight == 0:
+        fitted = self._fitted_params
+        if fitted.manifold_weight == 0:
             return 0.0, {}
         smoothness = posterior_tangent_smoothness(
             self._cluster_proba, self.generator_, latent, self._latent_scale(latent.device), random
         )
-        return self.manifold_weight * smoothness, {"tangent_smoothness": smoothness.detach()}
+        return fitted.manifold_weight * smoothness, {"tangent_smoothness": smoothness.detach()}
 
     def _tangent_orthonormality(self, latent, random):
         """The weighted orthonormality of G's tangent vectors, and its record: G's loss."""
-        if self.orthonormality_weight == 0:
+        fitted = self._fitted_params
+        if fitted.orthonormality_weight == 0:
             return 0.0, {}
         orthonormality = tangent_orthonormality(
             self.generator_, latent, self._latent_scale(latent.device), random
         )
         return (
-            self.orthonormality_weight * orthonormality,
+            fitted.orthonormality_weight * orthonormality,
             {"tangent_orthonormality": orthonormality.detach()},
         )
 
     def _cluster_posterior_weights(self):
-        return {"manifold_weight": self.manifold_weight}
+        fitted = self._fitted_params
+        return {"manifold_weight": fitted.manifold_weight}
 
     # ------------------------------------------------------------ inference
     def _generate(self, clusters, random):

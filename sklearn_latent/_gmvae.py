@@ -11,6 +11,7 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval
 
+from ._base import FLOAT32_MAX
 from ._networks import HeadedNet, MLPTrunk, make_trunk
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 
@@ -132,10 +133,11 @@ class GMVAEClustering(BaseVAEClustering):
         Adam's ``(beta1, beta2)`` (the papers': torch's and Keras's defaults).
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
-        fitted networks for ``max_iter`` more epochs (with fresh optimiser
-        moments and new batches and noise) and appends to ``history_``.  The
-        parameters that shape the networks, and the data's columns, must stay
-        as they were.  When False, every ``fit`` starts afresh.
+        fitted networks for ``max_iter`` more epochs and appends to
+        ``history_``: Adam continues from the moments the last fit left (at
+        the current learning rate and ``betas``), with new batches and noise.
+        The parameters that shape the networks, and the data's columns, must
+        stay as they were.  When False, every ``fit`` starts afresh.
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the training forward passes.  "bfloat16" runs them under
         :func:`torch.autocast` (mixed precision: weights, optimiser state and
@@ -209,7 +211,7 @@ class GMVAEClustering(BaseVAEClustering):
         **BaseVAEClustering._parameter_constraints,
         "mixture_latent_dim": [Interval(Integral, 1, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
-        "free_bits": [Interval(Real, 0, None, closed="left")],
+        "free_bits": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
     }
 
     def __init__(
@@ -273,26 +275,27 @@ class GMVAEClustering(BaseVAEClustering):
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
+        fitted = self._fitted_params
         hidden = self._hidden_units(n_features)
         self.encoder_ = HeadedNet(
-            make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
+            make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False),
             {
-                "x_mean": self.latent_dim,
-                "x_logvar": self.latent_dim,
-                "w_mean": self.mixture_latent_dim,
-                "w_logvar": self.mixture_latent_dim,
+                "x_mean": fitted.latent_dim,
+                "x_logvar": fitted.latent_dim,
+                "w_mean": fitted.mixture_latent_dim,
+                "w_logvar": fitted.mixture_latent_dim,
             },
         )
         # One shared net with K heads of (mean, log-variance) for p(x | z, w).
         self.prior_ = HeadedNet(
-            MLPTrunk(self.mixture_latent_dim, (hidden[-1],), batch_norm=False),
-            {"moments": 2 * self.n_clusters * self.latent_dim},
+            MLPTrunk(fitted.mixture_latent_dim, (hidden[-1],), batch_norm=False),
+            {"moments": 2 * fitted.n_clusters * fitted.latent_dim},
         )
         # Spread the K component means apart at the start: with the default
         # near-zero init all components coincide, p(z | x, w) is uniform and
         # the symmetric objective gives no gradient to tell them apart.
         with torch.no_grad():
-            bias = self.prior_.heads["moments"].bias.view(self.n_clusters, 2, self.latent_dim)
+            bias = self.prior_.heads["moments"].bias.view(fitted.n_clusters, 2, fitted.latent_dim)
             bias[:, 0].normal_()
         self._build_decoder(n_features, unit_interval, hidden)
 
@@ -343,9 +346,7 @@ class GMVAEClustering(BaseVAEClustering):
 
         posterior, mixture_mean, mixture_logvar = self._posterior(x, w)  # (M, B, K)
         # E_q[ sum_k p(z=k | x, w) KL(q(x | y) || p(x | z=k, w)) ]: the conditional prior term.
-        kl_x = gaussian_kl(
-            x_mean.unsqueeze(1), x_logvar.unsqueeze(1), mixture_mean, mixture_logvar
-        )
+        kl_x = gaussian_kl(x_mean.unsqueeze(1), x_logvar.unsqueeze(1), mixture_mean, mixture_logvar)
         conditional_prior = (posterior * kl_x).sum(dim=-1).mean(dim=0)
         w_prior = gaussian_kl(w_mean, w_logvar, torch.zeros_like(w_mean), torch.zeros_like(w_mean))
         log_ratio = posterior.clamp_min(1e-12).log() + math.log(self._fitted_params.n_clusters)
@@ -359,12 +360,14 @@ class GMVAEClustering(BaseVAEClustering):
         }
 
     def _training_noise(self, n_rows, random, device):
+        fitted = self._fitted_params
         return (
-            random.randn(self.n_mc_samples, n_rows, self.latent_dim, device=device),
-            random.randn(self.n_mc_samples, n_rows, self.mixture_latent_dim, device=device),
+            random.randn(fitted.n_mc_samples, n_rows, fitted.latent_dim, device=device),
+            random.randn(fitted.n_mc_samples, n_rows, fitted.mixture_latent_dim, device=device),
         )
 
     def _train_step(self, batch, optimizer, random):
+        fitted = self._fitted_params
         rows = batch.rows
         with self._autocast():
             terms = self._terms(rows, *self._training_noise(rows.shape[0], random, rows.device))
@@ -372,7 +375,8 @@ class GMVAEClustering(BaseVAEClustering):
             # Free bits (official code, version2): in the objective the z-prior KL
             # counts as at least lambda nats, on the batch mean.
             z_prior = terms["z_prior"].mean()
-            loss = -(elbo + z_prior - z_prior.clamp_min(self.free_bits))
+            # In float32 even under bfloat16 autocast: free_bits may be up to float32's maximum.
+            loss = -(elbo + z_prior - z_prior.float().clamp_min(fitted.free_bits))
             # The recipe's terms on p(z | y) for real rows (class docstring).
             regularizer, losses = self._recipe_loss(
                 batch,

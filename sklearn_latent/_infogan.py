@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import TrainingRandomness, seed_from_random_state
+from ._base import FLOAT32_MAX, TrainingRandomness, seed_from_random_state
 from ._code_graph import (
     code_graph_parents,
     code_nodes,
@@ -172,10 +172,11 @@ class InfoGANClustering(BaseGANClustering):
         [0, 1], linear otherwise.
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
-        fitted networks for ``max_iter`` more epochs (with fresh optimiser
-        moments and new batches and noise) and appends to ``history_``.  The
-        parameters that shape the networks, and the data's columns, must stay
-        as they were.  When False, every ``fit`` starts afresh.
+        fitted networks for ``max_iter`` more epochs and appends to
+        ``history_``: Adam continues from the moments the last fit left (at
+        the current learning rate and ``betas``), with new batches and noise.
+        The parameters that shape the networks, and the data's columns, must
+        stay as they were.  When False, every ``fit`` starts afresh.
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the training forward passes.  "bfloat16" runs them under
         :func:`torch.autocast` (mixed precision: weights, optimiser state and
@@ -287,10 +288,10 @@ class InfoGANClustering(BaseGANClustering):
     _parameter_constraints = {
         **BaseGANClustering._parameter_constraints,
         "n_continuous": [Interval(Integral, 0, None, closed="left")],
-        "categorical_weight": [Interval(Real, 0, None, closed="left")],
-        "continuous_weight": [Interval(Real, 0, None, closed="left")],
+        "categorical_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+        "continuous_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
         "code_graph": [None, StrOptions({"one-to-one"}), "array-like"],
-        "code_graph_weight": [Interval(Real, 0, None, closed="left")],
+        "code_graph_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
     }
 
     def __init__(
@@ -370,23 +371,27 @@ class InfoGANClustering(BaseGANClustering):
 
     # ---------------------------------------------------------------- model
     def _check_data_against_params(self, X):
+        fitted = self._fitted_params
         super()._check_data_against_params(X)
-        code_graph_parents(self.code_graph, self.n_continuous)
+        code_graph_parents(fitted.code_graph, fitted.n_continuous)
 
     def _build(self, n_features, unit_interval):
-        self.code_graph_ = code_graph_parents(self.code_graph, self.n_continuous)
-        self.entangled_codes_ = entangled_codes(self.code_graph_) if self.code_graph_weight else []
+        fitted = self._fitted_params
+        self.code_graph_ = code_graph_parents(fitted.code_graph, fitted.n_continuous)
+        graph_weighed = fitted.code_graph_weight != 0
+        self.entangled_codes_ = entangled_codes(self.code_graph_) if graph_weighed else []
         hidden = self._hidden_units(n_features)
         output_activation = self._generator_activation(unit_interval)
-        n_codes = self.latent_dim + self.n_clusters + self.n_continuous
+        n_codes = fitted.latent_dim + fitted.n_clusters + fitted.n_continuous
         self.generator_ = make_generator(
-            n_codes, n_features, self.image_shape, hidden, output_activation
+            n_codes, n_features, fitted.image_shape, hidden, output_activation
         )
-        heads = {"score": 1, "categorical": self.n_clusters}
-        if self.n_continuous:
-            heads.update(continuous_mean=self.n_continuous, continuous_log_std=self.n_continuous)
+        heads = {"score": 1, "categorical": fitted.n_clusters}
+        if fitted.n_continuous:
+            n_continuous = fitted.n_continuous
+            heads.update(continuous_mean=n_continuous, continuous_log_std=n_continuous)
         self.discriminator_ = HeadedNet(
-            make_trunk(n_features, self.image_shape, hidden, batch_norm=False), heads
+            make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False), heads
         )
 
     def _draw_latent(self, clusters, random, continuous=None):
@@ -404,14 +409,16 @@ class InfoGANClustering(BaseGANClustering):
         return torch.cat([noise, one_hot, continuous], dim=1), continuous
 
     def _latent_scale(self, device):
-        scale = torch.full((self.latent_dim + self.n_clusters + self.n_continuous,), 3**-0.5)
-        scale[self.latent_dim : self.latent_dim + self.n_clusters] = 0.0  # U(-1, 1) elsewhere
+        fitted = self._fitted_params
+        scale = torch.full((fitted.latent_dim + fitted.n_clusters + fitted.n_continuous,), 3**-0.5)
+        scale[fitted.latent_dim : fitted.latent_dim + fitted.n_clusters] = 0.0  # U(-1, 1) elsewhere
         return scale.to(device)
 
     def _information_loss(self, outputs, categories, continuous):
         """-L_I's two parts: the cross-entropy of c, and the continuous codes' NLL."""
+        fitted = self._fitted_params
         categorical = F.cross_entropy(outputs["categorical"], categories)
-        if not self.n_continuous:
+        if not fitted.n_continuous:
             return categorical, categorical.new_zeros(())
         nodes = self._code_nodes(categories, continuous, outputs) if self.entangled_codes_ else None
         continuous_nll = continuous_code_nll(
@@ -424,14 +431,16 @@ class InfoGANClustering(BaseGANClustering):
         return categorical, continuous_nll
 
     def _code_nodes(self, categories, continuous, outputs):
-        return code_nodes(categories, continuous, outputs["continuous_mean"], self.n_clusters)
+        fitted = self._fitted_params
+        return code_nodes(categories, continuous, outputs["continuous_mean"], fitted.n_clusters)
 
     def _code_graph_nll(self, categories, continuous, outputs, children=None):
         """The code graph's negative log-likelihood on fakes; None when there is no graph term.
 
         ``children`` restricts it to the terms of those extracted codes.
         """
-        if not self.code_graph_ or self.code_graph_weight == 0:
+        fitted = self._fitted_params
+        if not self.code_graph_ or fitted.code_graph_weight == 0:
             return None
         parents = self.code_graph_
         if children is not None:
@@ -441,14 +450,16 @@ class InfoGANClustering(BaseGANClustering):
         )
 
     def _cluster_posterior_weights(self):
+        fitted = self._fitted_params
         return {
             **super()._cluster_posterior_weights(),
-            "categorical_weight": self.categorical_weight,
+            "categorical_weight": fitted.categorical_weight,
         }
 
     def _train_step(self, batch, optimizers, random):
+        fitted = self._fitted_params
         real = batch.rows
-        categories = random.randint(self.n_clusters, (real.shape[0],), device=real.device)
+        categories = random.randint(fitted.n_clusters, (real.shape[0],), device=real.device)
         codes, continuous = self._draw_latent(categories, random)
         with self._autocast():
             loss, losses = self._discriminator_loss(batch, codes, categories, continuous, random)
@@ -459,9 +470,7 @@ class InfoGANClustering(BaseGANClustering):
         codes, continuous = self._draw_latent(categories, random)
         with self._frozen_critic():
             with self._autocast():
-                loss, generator_losses = self._generator_loss(
-                    codes, categories, continuous, random
-                )
+                loss, generator_losses = self._generator_loss(codes, categories, continuous, random)
             self._update(optimizers.generator, loss)
         return {**losses, **generator_losses}
 
@@ -471,6 +480,7 @@ class InfoGANClustering(BaseGANClustering):
         D tells real rows from fakes; Q recovers the codes of fakes (``L_I``)
         and carries the recipe's terms on its posterior for real rows.
         """
+        fitted = self._fitted_params
         real = batch.rows
         with torch.no_grad():
             fake = self.generator_(codes)
@@ -483,8 +493,8 @@ class InfoGANClustering(BaseGANClustering):
         smoothness, smoothness_record = self._tangent_smoothness(codes, random)
         loss = (
             critic
-            + self.categorical_weight * categorical_nll
-            + self.continuous_weight * continuous_nll
+            + fitted.categorical_weight * categorical_nll
+            + fitted.continuous_weight * continuous_nll
             + regularizer
             + smoothness
         )
@@ -494,7 +504,7 @@ class InfoGANClustering(BaseGANClustering):
             graph_nll = self._code_graph_nll(
                 categories, continuous, fake_out, children=self.entangled_codes_
             )
-            loss = loss + self.code_graph_weight * graph_nll
+            loss = loss + fitted.code_graph_weight * graph_nll
         return loss, {**losses, **smoothness_record, "critic": critic.detach()}
 
     def _generator_loss(self, codes, categories, continuous, random):
@@ -503,25 +513,26 @@ class InfoGANClustering(BaseGANClustering):
         G fools D and keeps its codes recoverable by Q (``L_I``), with the
         code graph's and the Localized GAN's terms where they are on.
         """
+        fitted = self._fitted_params
         fake_out = self.discriminator_(self.generator_(codes))
         adversarial = self._generator_adversarial_loss(fake_out["score"].squeeze(1))
         categorical_nll, continuous_nll = self._information_loss(fake_out, categories, continuous)
         orthonormality, losses = self._tangent_orthonormality(codes, random)
         loss = (
             adversarial
-            + self.categorical_weight * categorical_nll
-            + self.continuous_weight * continuous_nll
+            + fitted.categorical_weight * categorical_nll
+            + fitted.continuous_weight * continuous_nll
             + orthonormality
         )
         graph_nll = self._code_graph_nll(categories, continuous, fake_out)
         if graph_nll is not None:
-            loss = loss + self.code_graph_weight * graph_nll
+            loss = loss + fitted.code_graph_weight * graph_nll
             losses["code_graph_nll"] = graph_nll.detach()
         return loss, {
             **losses,
             "adversarial": adversarial.detach(),
             # L_I for the uniform categorical code: H(c) - CE (paper, eq. 4 and 5).
-            "categorical_information": math.log(self.n_clusters) - categorical_nll.detach(),
+            "categorical_information": math.log(fitted.n_clusters) - categorical_nll.detach(),
             "continuous_nll": continuous_nll.detach(),
         }
 
@@ -600,7 +611,14 @@ class InfoGANClustering(BaseGANClustering):
         """
         check_is_fitted(self)
         fitted = self._fitted_params
-        categories = check_array(categories, ensure_2d=False, dtype="numeric")
+        expected = (
+            f"categories must be a 1-d array of integer cluster indices in [0, {fitted.n_clusters})"
+        )
+        try:
+            categories = check_array(categories, ensure_2d=False, dtype="numeric")
+        except (TypeError, ValueError) as exc:
+            # scikit-learn's message (e.g. on strings) does not say which argument it read.
+            raise type(exc)(f"{expected}; reading them failed: {exc}") from exc
         # A cast to int would read 0.7 as category 0 and True as category 1.
         if (
             categories.ndim != 1
@@ -610,12 +628,16 @@ class InfoGANClustering(BaseGANClustering):
             or categories.max() >= fitted.n_clusters
         ):
             raise ValueError(
-                "categories must be a 1-d array of integer cluster indices in "
-                f"[0, {fitted.n_clusters}); got {categories.dtype} values "
-                f"{np.unique(categories)[:5].tolist()}."
+                f"{expected}; got {categories.dtype} values {np.unique(categories)[:5].tolist()}."
             )
         if continuous is not None:
-            continuous = check_array(continuous, dtype=np.float32)
+            try:
+                continuous = check_array(continuous, dtype=np.float32)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(
+                    "continuous must be an array of shape (n_rows, n_continuous) = "
+                    f"({len(categories)}, {fitted.n_continuous}); reading it failed: {exc}"
+                ) from exc
             if continuous.shape != (len(categories), fitted.n_continuous):
                 raise ValueError(
                     f"continuous must have shape (n_rows, n_continuous) = "

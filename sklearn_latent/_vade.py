@@ -149,7 +149,8 @@ class VaDEClustering(BaseVAEClustering):
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
         fitted networks and prior for ``max_iter`` more epochs, without
-        pretraining again.
+        pretraining again; Adam continues from the moments the last fit left
+        (at the current ``learning_rate`` and ``betas``).
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the training forward passes ("bfloat16" under
         :func:`torch.autocast`, meant for GPUs).
@@ -280,13 +281,14 @@ class VaDEClustering(BaseVAEClustering):
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
+        fitted = self._fitted_params
         hidden = self._hidden_units(n_features)
         self.encoder_ = HeadedNet(
-            make_trunk(n_features, self.image_shape, hidden, batch_norm=False),
-            {"z_mean": self.latent_dim, "z_logvar": self.latent_dim},
+            make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False),
+            {"z_mean": fitted.latent_dim, "z_logvar": fitted.latent_dim},
         )
         self._build_decoder(n_features, unit_interval, hidden)
-        self.prior_ = MixturePrior(self.n_clusters, self.latent_dim)
+        self.prior_ = MixturePrior(fitted.n_clusters, fitted.latent_dim)
 
     def _initialize(self, X, train_rows, known_clusters, random):
         """Pretrain the autoencoder, then fit the mixture prior on its embedding (sec. 3.3)."""
@@ -320,12 +322,13 @@ class VaDEClustering(BaseVAEClustering):
 
     def _fit_mixture(self, embedding, known_clusters, random):
         """Weights, means and variances of a diagonal Gaussian mixture on the embedding."""
+        fitted = self._fitted_params
         # Components no narrower than a tenth of the embedding's spread: from a
         # barely trained encoder, near-point components give gamma no gradient.
         reg_covar = 0.01 * float(embedding.var(axis=0).mean()) + 1e-4
         try:
             mixture = GaussianMixture(
-                self.n_clusters,
+                fitted.n_clusters,
                 covariance_type="diag",
                 reg_covar=reg_covar,
                 means_init=self._cluster_means(embedding, known_clusters),
@@ -335,11 +338,11 @@ class VaDEClustering(BaseVAEClustering):
             # An embedding collapsed to (nearly) one point has no clusters to find:
             # start every component there, a little apart, and let training split them.
             spread = np.sqrt(embedding.var(axis=0) + reg_covar)
-            offsets = random.numpy.standard_normal((self.n_clusters, embedding.shape[1]))
+            offsets = random.numpy.standard_normal((fitted.n_clusters, embedding.shape[1]))
             return (
-                np.full(self.n_clusters, 1 / self.n_clusters),
+                np.full(fitted.n_clusters, 1 / fitted.n_clusters),
                 embedding.mean(axis=0) + 0.1 * spread * offsets,
-                np.tile(spread**2, (self.n_clusters, 1)),
+                np.tile(spread**2, (fitted.n_clusters, 1)),
             )
         return mixture.weights_, mixture.means_, mixture.covariances_
 
@@ -349,27 +352,29 @@ class VaDEClustering(BaseVAEClustering):
         Starting the mixture there puts component k where the label or anchor
         term will pull cluster k.
         """
+        fitted = self._fitted_params
         if known_clusters is None:
             return None
-        clusters = np.arange(self.n_clusters)
+        clusters = np.arange(fitted.n_clusters)
         if not np.isin(clusters, known_clusters).all():
             return None
         return np.stack([embedding[known_clusters == k].mean(axis=0) for k in clusters])
 
     def _pretrain_autoencoder(self, X, train_rows, random):
         """Fit the encoder's mean and the decoder as an autoencoder, on the likelihood."""
-        if self.pretrain_updates == 0:
+        fitted = self._fitted_params
+        if fitted.pretrain_updates == 0:
             return
         parameters = [
             *self.encoder_.parameters(),
             *self.decoder_.parameters(),
             *([] if self.decoder_scale_ is None else self.decoder_scale_.parameters()),
         ]
-        optimizer = self._adam(parameters, self.learning_rate)
-        batch_size = min(self.batch_size, train_rows.shape[0])
+        optimizer = self._adam(parameters, fitted.learning_rate)
+        batch_size = min(fitted.batch_size, train_rows.shape[0])
         for module in self._modules():
             module.train()
-        for _ in range(self.pretrain_updates):
+        for _ in range(fitted.pretrain_updates):
             # One batch at a time: a sparse or memory-mapped X is never copied whole.
             picked = np.sort(random.numpy.choice(train_rows, batch_size, replace=False))
             batch = as_tensor(take_rows(X, picked), self.device_)
@@ -408,8 +413,9 @@ class VaDEClustering(BaseVAEClustering):
         return {"reconstruction": reconstruction, "kl_z": kl_z, "kl_c": kl_c, "gamma": gamma}
 
     def _train_step(self, batch, optimizer, random):
+        fitted = self._fitted_params
         rows = batch.rows
-        noise = random.randn(*rows.shape[:1], self.latent_dim, device=rows.device)
+        noise = random.randn(*rows.shape[:1], fitted.latent_dim, device=rows.device)
         with self._autocast():
             terms = self._elbo_terms(rows, noise)
             elbo = (terms["reconstruction"] - terms["kl_z"] - terms["kl_c"]).mean()

@@ -66,15 +66,16 @@ class BaseVAEClustering(BaseLatentClustering):
     _progress_loss = "elbo"
 
     def _check_data_against_params(self, X):
+        fitted = self._fitted_params
         super()._check_data_against_params(X)
-        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
+        if fitted.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
             raise ValueError(
                 f"likelihood='bernoulli' models values in [0, 1], but X ranges from "
                 f"{float(X.min()):.3g} to {float(X.max()):.3g}. Scale the features into [0, 1] "
                 "(e.g. with sklearn.preprocessing.MinMaxScaler), or use likelihood='gaussian' "
                 "or 'auto'."
             )
-        if self.likelihood == "multinomial" and X.min() < 0:
+        if fitted.likelihood == "multinomial" and X.min() < 0:
             raise ValueError(
                 f"likelihood='multinomial' models non-negative term counts or weights, but X "
                 f"holds values down to {float(X.min()):.3g}. Pass counts or TF-IDF weights "
@@ -84,15 +85,16 @@ class BaseVAEClustering(BaseLatentClustering):
 
     def _build_decoder(self, n_features, unit_interval, hidden):
         """The decoder of ``latent_dim`` codes and its likelihood, "auto" resolved from the data."""
-        if self.likelihood == "auto" and unit_interval:
+        fitted = self._fitted_params
+        if fitted.likelihood == "auto" and unit_interval:
             self.likelihood_ = "multinomial" if self.metric_ == "cosine" else "bernoulli"
-        elif self.likelihood == "auto":
+        elif fitted.likelihood == "auto":
             self.likelihood_ = "gaussian"
         else:
-            self.likelihood_ = self.likelihood
+            self.likelihood_ = fitted.likelihood
         # It outputs Bernoulli logits or Gaussian means: no activation.
         self.decoder_ = make_generator(
-            self.latent_dim, n_features, self.image_shape, hidden, "linear"
+            fitted.latent_dim, n_features, fitted.image_shape, hidden, "linear"
         )
         # A Gaussian likelihood learns one scale per feature.
         self.decoder_scale_ = (

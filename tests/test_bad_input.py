@@ -1,5 +1,7 @@
 """Bad input and training faults meet a ValueError that names the problem."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,73 @@ def test_invalid_betas(estimator_class, blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match=r"'betas' parameter .* must be two numbers"):
         fast(estimator_class, betas=(0.5, 1.5)).fit(X)
+
+
+def test_numpy_integers_train_as_their_python_value(estimator_class, blobs):
+    """uint8 arithmetic on batch_size overflowed in the epoch budget (150 rows)."""
+    X, _ = blobs
+    params = {"n_clusters": 3, "max_iter": 1, "cluster_init": None, "random_state": 0}
+    typed = fast(estimator_class, batch_size=np.uint8(32), n_neighbors=np.uint8(255), **params)
+    plain = fast(estimator_class, batch_size=32, n_neighbors=255, **params)
+    np.testing.assert_array_equal(typed.fit(X).labels_, plain.fit(X).labels_)
+    assert type(typed.get_params()["batch_size"]) is np.uint8  # the parameter itself is kept
+
+
+@pytest.mark.parametrize(
+    "param, value, message",
+    [
+        ("learning_rate", 1e300, r"'learning_rate' .* \(0\.0, 3\.4028234663852886e\+38\]"),
+        ("learning_rate", 3e38, r"largest learning_rate that works is 3\.40282\d*e\+37"),
+        ("learning_rate", Fraction(10**400, 3), r"'learning_rate' .*Got inf"),
+        ("consistency_weight", 1e39, r"'consistency_weight' .*3\.4028234663852886e\+38\]"),
+        ("tol", 10**400, r"'tol' .*Got inf"),
+    ],
+    ids=["lr-1e300", "lr-adam-step", "lr-beyond-float64", "weight-1e39", "tol-beyond-float64"],
+)
+def test_values_beyond_what_float32_trains_are_refused_up_front(
+    estimator_class, param, value, message
+):
+    model = fast(estimator_class, n_clusters=2, betas=(0.9, 0.999), **{param: value})
+    model._build = None  # refused before any network is built
+    with pytest.raises(ValueError, match=message):
+        model.fit(np.zeros((4, 2)))
+
+
+def test_free_bits_and_the_generators_learning_rate_are_bounded_too():
+    from sklearn_latent import ClusterGANClustering, GMVAEClustering
+
+    with pytest.raises(ValueError, match=r"'free_bits' .*3\.4028234663852886e\+38\]"):
+        fast(GMVAEClustering, free_bits=1e300).fit(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"largest generator_learning_rate that works"):
+        fast(ClusterGANClustering, n_clusters=2, generator_learning_rate=2e38).fit(np.zeros((4, 2)))
+
+
+def test_a_fraction_is_a_learning_rate(estimator_class, blobs):
+    X, _ = blobs
+    params = {"n_clusters": 3, "max_iter": 1, "cluster_init": None, "random_state": 0}
+    as_fraction = fast(estimator_class, learning_rate=Fraction(1, 500), **params).fit(X)
+    np.testing.assert_array_equal(
+        as_fraction.labels_, fast(estimator_class, learning_rate=0.002, **params).fit(X).labels_
+    )
+
+
+def test_divergence_from_huge_weights_names_them(blobs):
+    """Not learning_rate's fault: the message says which weights to lower."""
+    from sklearn_latent import GMVAEClustering
+
+    X, _ = blobs
+    model = fast(GMVAEClustering, n_clusters=3, max_iter=2, consistency_weight=3e38)
+    with pytest.raises(TrainingDivergedError, match=r"consistency_weight=3e\+38 \(default 10\)"):
+        model.fit(X)
+
+
+def test_the_largest_learning_rate_that_works_trains_or_diverges_by_name(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=1, betas=(0.9, 0.999))
+    with pytest.raises(ValueError, match="largest learning_rate that works is") as refused:
+        model.set_params(learning_rate=3e38).fit(X)
+    largest = float(str(refused.value).rsplit(" ", 1)[1].rstrip("."))
+    try:  # torch converts Adam's first step to float32 without an overflow error
+        model.set_params(learning_rate=largest).fit(X)
+    except TrainingDivergedError as exc:
+        assert "learning_rate" in str(exc)

@@ -21,7 +21,14 @@ DataFrames with mixed column dtypes -- and checks, for each estimator:
 * no setting (epochs, batches, ``n_critic``, early stopping, loss weights)
   leaves a network with its initial weights unless fit refuses it;
 * a parameter of the wrong Python type fails fit with its name, before
-  training, and ``sample`` / ``generate`` take integers only.
+  training, and ``sample`` / ``generate`` take integers only;
+* a NumPy scalar or a ``fractions.Fraction`` trains as the Python number it
+  stands for, and a real parameter near float32's or float64's largest value
+  trains, or is refused up front with its name and the largest value that
+  works, or training diverges with a message naming it;
+* Ctrl-C at any stage of ``fit`` leaves the previous model when no epoch
+  finished, and otherwise the model as of the last finished epoch, labels
+  included, exactly as an uninterrupted fit of that many epochs.
 
 The runs are derandomized, so CI sees the same examples every time.  Set
 ``SKLEARN_LATENT_HYPOTHESIS_EXAMPLES`` to run more examples locally.
@@ -29,6 +36,7 @@ The runs are derandomized, so CI sees the same examples every time.  Set
 
 import contextlib
 import copy
+import fractions
 import math
 import numbers
 import os
@@ -36,7 +44,9 @@ import pickle
 import re
 import signal
 import traceback
+import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -46,9 +56,11 @@ import torch
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.utils._param_validation import InvalidParameterError
 
 from conftest import ESTIMATORS, FAST_PARAMS
-from sklearn_latent import TrainingDivergedError
+from sklearn_latent import FitInterruptedWarning, TrainingDivergedError
+from sklearn_latent import _base as base_module
 
 settings.register_profile(
     "sklearn-latent-inputs",
@@ -950,7 +962,11 @@ def test_values_of_the_wrong_type_are_refused_by_name(estimator_class, data):
 
 @pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
 @settings(PROPERTY_SETTINGS, max_examples=PROPERTY_SETTINGS.max_examples // 2)
-@given(value=st.sampled_from([*WRONG_TYPES, 3, np.int64(5), [0, 1], [0.0, 2.0], [0.7, 1.9]]))
+@given(
+    value=st.sampled_from(
+        [*WRONG_TYPES, 3, np.int64(5), [0, 1], [0.0, 2.0], [0.7, 1.9], ["a", "b"], ["0", "1"]]
+    )
+)
 def test_sample_and_generate_take_integers_only(estimator_class, fitted_models, value):
     """sample(n) and generate(categories) never truncate or reinterpret a value (family 4)."""
     model = fitted_models[estimator_class]
@@ -980,11 +996,263 @@ def test_sample_and_generate_take_integers_only(estimator_class, fitted_models, 
     except (ValueError, TypeError) as exc:
         assert not indices, f"generate refused {value!r}: {exc}"
         expected = Expected()
-        # Ours, or scikit-learn's check_array on what is not a 1-d numeric array.
-        expected.may.append(r"categories must be|could not convert|float\(\) argument")
-        expected.may.append(r"Input contains|dtype='numeric'|at least 1 dimension|Expected 1D")
-        expected.may.extend([r"0 sample\(s\)", COMPLEX])
+        # Whatever check_array found wrong, the message names the argument first.
+        expected.must.append(r"^categories must be a 1-d array of integer cluster indices")
         assert_clear_error(exc, expected)
     else:
         assert indices, f"generate accepted {value!r}"
         assert rows.shape == (len(categories), GOOD_X.shape[1]) and np.isfinite(rows).all()
+
+
+# ------------------------------------- numbers of any type, up to their limits
+#
+# Issue 24: values that pass validation must train as what they stand for, or
+# fail up front with the parameter's name; and Ctrl-C must never throw away a
+# finished epoch.  These fits skip the manifold initialisation (most of a tiny
+# fit's time) unless the stage under test is part of it.
+
+#: Values of the integer parameters that tiny fits can take, some large enough
+#: that uint8 arithmetic on them overflows (batch_size 200 against 24 rows).
+INTEGER_VALUES = {
+    "n_clusters": [2, 3],
+    "batch_size": [2, 3, 200],
+    "max_iter": [1, 2],
+    "n_neighbors": [1, 5, 255],
+    "latent_dim": [1, 2],
+    "mixture_latent_dim": [1, 2],
+    "n_mc_samples": [1, 2],
+    "n_continuous": [0, 1],
+    "n_critic": [1, 2],
+    "pretrain_updates": [0, 5],
+    "n_iter_no_change": [1],
+    "random_state": [0, 7],
+    "verbose": [0],
+}
+INTEGER_TYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+REAL_TYPES = [np.float16, np.float32, np.float64, np.longdouble, fractions.Fraction]
+
+
+def _real_parameters(model):
+    """The parameters constrained to real intervals, and whether float32 bounds them."""
+    return {
+        name: any(getattr(c, "right", None) == FLOAT32_MAX for c in constraints)
+        for name, constraints in model._parameter_constraints.items()
+        if any(getattr(c, "type", None) is numbers.Real for c in constraints)
+    }
+
+
+@st.composite
+def typed_number(draw, name, default):
+    """A value parameter ``name`` takes, as a NumPy scalar or Fraction; and its Python value."""
+    if name in INTEGER_VALUES:
+        value = draw(st.sampled_from(INTEGER_VALUES[name]))
+        kind = draw(st.sampled_from([t for t in INTEGER_TYPES if np.iinfo(t).max >= value]))
+        return kind(value), value
+    if isinstance(default, (tuple, list)):  # hidden_units, betas: element by element
+        pairs = [draw(typed_number(f"{name}[{i}]", v)) for i, v in enumerate(default)]
+        return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+    if isinstance(default, numbers.Integral):  # a layer width
+        kind = draw(st.sampled_from(INTEGER_TYPES))
+        return kind(default), int(default)
+    default = 1e-3 if default is None else default  # generator_learning_rate
+    value = draw(st.sampled_from([default, 0.5 * default]))
+    kind = draw(st.sampled_from(REAL_TYPES))
+    typed = kind(value)
+    return typed, float(typed)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@settings(PROPERTY_SETTINGS, max_examples=max(8, PROPERTY_SETTINGS.max_examples // 20))
+@given(data=st.data())
+def test_numpy_scalars_and_fractions_train_as_their_python_values(estimator_class, data):
+    """np.uint8(32), np.float16(1e-3), Fraction(1, 1000): each fits as the number it holds."""
+    base = tiny(estimator_class, n_clusters=2, cluster_init=None).get_params()
+    names = sorted(
+        name
+        for name, value in base.items()
+        if name in INTEGER_VALUES
+        or name in _real_parameters(tiny(estimator_class))
+        or name in ("hidden_units", "betas")
+    )
+    chosen = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True))
+    drawn = {name: data.draw(typed_number(name, base[name]), label=name) for name in chosen}
+    typed = {name: pair[0] for name, pair in drawn.items()}
+    plain = {name: pair[1] for name, pair in drawn.items()}
+    fixed = {"n_clusters": 2, "cluster_init": None}
+    with time_limit(EXAMPLE_TIME_LIMIT):
+        model = tiny(estimator_class, **{**fixed, **typed}).fit(GOOD_X)
+        expected = tiny(estimator_class, **{**fixed, **plain}).fit(GOOD_X)
+    for name, value in typed.items():
+        assert model.get_params()[name] is value, f"fit changed the parameter {name}"
+    assert model.n_iter_ == expected.n_iter_
+    np.testing.assert_array_equal(model.labels_, expected.labels_)
+    np.testing.assert_array_equal(model.transform(GOOD_X), expected.transform(GOOD_X))
+
+
+FLOAT32_MAX_BELOW = float(np.nextafter(np.float32(FLOAT32_MAX), np.float32(0)))
+FLOAT32_MAX_ABOVE = float(np.nextafter(FLOAT32_MAX, math.inf))
+FLOAT64_MAX = float(np.finfo(np.float64).max)
+#: Values at and around the float32 and float64 limits, in the types users pass.
+LIMIT_VALUES = [
+    FLOAT32_MAX_BELOW,
+    FLOAT32_MAX,
+    np.float32(FLOAT32_MAX),
+    FLOAT32_MAX_ABOVE,
+    1e39,
+    1e300,
+    np.float64(1e300),
+    FLOAT64_MAX,
+    math.inf,
+    10**400,
+    fractions.Fraction(10**400, 3),
+    fractions.Fraction(10**39),
+]
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@settings(PROPERTY_SETTINGS, max_examples=max(10, PROPERTY_SETTINGS.max_examples // 16))
+@given(data=st.data())
+def test_real_parameters_near_the_float_limits_train_or_are_refused_by_name(estimator_class, data):
+    """Near float32's or float64's maximum: trains, or refused up front, or diverges, by name."""
+    reals = _real_parameters(tiny(estimator_class))
+    name = data.draw(st.sampled_from(sorted(n for n in reals if n != "validation_fraction")))
+    value = data.draw(st.sampled_from(LIMIT_VALUES), label="value")
+    model = tiny(estimator_class, n_clusters=2, cluster_init=None, **{name: value})
+    number = float(value) if not isinstance(value, (int, fractions.Fraction)) else value
+    beyond_float32 = number > FLOAT32_MAX
+    with time_limit(EXAMPLE_TIME_LIMIT):
+        try:
+            model.fit(GOOD_X)
+        except ValueError as exc:
+            event(f"{type(exc).__name__}")
+            message = str(exc)
+            origin = traceback.extract_tb(exc.__traceback__)[-1].filename
+            assert not str(Path(origin).resolve()).startswith(TORCH_DIR), message
+            assert not TORCH_PHRASES.search(message), message
+            assert name in message, f"the message does not name {name}: {message}"
+            if isinstance(exc, TrainingDivergedError):
+                assert not beyond_float32 and re.search(r"epoch \d+", message), message
+            elif reals[name]:
+                # Refused before training, with the largest value that works.
+                assert isinstance(exc, InvalidParameterError), message
+                assert re.search(r"3\.40*28234663852886e\+38\]|largest \w+ that works", message)
+            else:  # tol is compared in float64: only infinity is refused
+                assert isinstance(exc, InvalidParameterError), message
+                assert number > FLOAT64_MAX and re.search(r"inf\)\. Got inf", message), message
+            return
+        event("fit succeeded")
+        assert not (beyond_float32 and reals[name]), f"fit accepted {name}={value!r}"
+        for method in ("predict", "transform"):
+            _finite_or_overflow_error(lambda m=method: getattr(model, m)(GOOD_X), GOOD_X)
+
+
+class _StageInterrupt(KeyboardInterrupt):
+    """Ctrl-C, raised by a patched stage of fit."""
+
+
+#: The stages of fit a Ctrl-C can hit, in order: before training, in it, after it.
+#: Each maps the call that is interrupted (counting from 1) to the epochs finished then.
+STAGES_BEFORE = [
+    "_validate_params",
+    "_validate_training_data",
+    "_check_data_against_params",
+    "_build",
+    "neighbor_space",
+    "manifold_clusters",
+    "_initialize",
+    "_make_optimizers",
+]
+STAGES_IN = {
+    "_begin_epoch": lambda call, steps: call - 1,
+    "_train_step": lambda call, steps: (call - 1) // steps,
+    "_check_finite": lambda call, steps: call - 1,
+    # The first snapshot is the initial weights; the k-th ends epoch k - 1.
+    "_weights": lambda call, steps: max(call - 2, 0),
+}
+STAGES_AFTER = ["_fit_assignment", "_assign"]
+
+
+def _calls_in_fit(stage, max_iter, steps):
+    """How many times an uninterrupted fit calls ``stage``."""
+    if stage == "_train_step":
+        return max_iter * steps
+    if stage == "_weights":
+        return max_iter + 1
+    return max_iter if stage in STAGES_IN else 1
+
+
+@contextlib.contextmanager
+def _interrupted(model, stage, call):
+    """Within the block, the ``call``-th call of ``stage`` during fit raises Ctrl-C."""
+    owner = base_module if stage in ("neighbor_space", "manifold_clusters") else model
+    original, calls = getattr(owner, stage), []
+
+    def interrupted(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == call:
+            raise _StageInterrupt
+        return original(*args, **kwargs)
+
+    if owner is model:
+        setattr(model, stage, interrupted)
+        try:
+            yield
+        finally:
+            delattr(model, stage)
+    else:
+        with mock.patch.object(owner, stage, interrupted):
+            yield
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+@settings(PROPERTY_SETTINGS, max_examples=max(10, PROPERTY_SETTINGS.max_examples // 8))
+@given(data=st.data())
+def test_ctrl_c_at_any_stage_keeps_the_previous_or_the_last_finished_model(
+    estimator_class, fitted_models, data
+):
+    """No epoch finished: the previous model; else the model as of the last finished epoch."""
+    # The stages in and after training twice: half the examples keep an epoch.
+    stages = [*STAGES_BEFORE, *STAGES_IN, *STAGES_IN, *STAGES_AFTER, *STAGES_AFTER]
+    stage = data.draw(st.sampled_from(stages), label="stage")
+    max_iter = data.draw(st.integers(1, 3), label="max_iter")
+    batch_size = data.draw(st.sampled_from([6, 12, 24]), label="batch_size")
+    steps = max(1, min(-(-len(GOOD_X) // batch_size), len(GOOD_X) // 2))
+    call = data.draw(st.integers(1, _calls_in_fit(stage, max_iter, steps)), label="call")
+    if stage in STAGES_AFTER:
+        finished = max_iter
+    elif stage in STAGES_IN:
+        finished = STAGES_IN[stage](call, steps)
+    else:
+        finished = 0
+    manifold = stage in ("neighbor_space", "manifold_clusters")
+    params = {
+        "max_iter": max_iter,
+        "batch_size": batch_size,
+        "cluster_init": "manifold" if manifold else None,
+    }
+    model = copy.deepcopy(fitted_models[estimator_class]).set_params(**params)
+    before = _fitted_state(model)
+    X = GOOD_X[::-1].copy()  # other rows than the fitted model's: a restore shows
+    with time_limit(EXAMPLE_TIME_LIMIT), _interrupted(model, stage, call):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FitInterruptedWarning)
+            if finished == 0:
+                with pytest.raises(_StageInterrupt):
+                    model.fit(X)
+            else:
+                model.fit(X)
+    warned = [w for w in caught if issubclass(w.category, FitInterruptedWarning)]
+    if finished == 0:
+        event("interrupted before an epoch finished")
+        assert not warned
+        _assert_same_state(_fitted_state(model), before)
+        return
+    event(f"interrupted with {finished} of {max_iter} epochs finished")
+    assert len(warned) == 1, [str(w.message) for w in warned]
+    assert model.n_iter_ == finished
+    assert [record["epoch"] for record in model.history_] == list(range(1, finished + 1))
+    expected = copy.deepcopy(fitted_models[estimator_class])
+    expected.set_params(**{**params, "max_iter": finished}).fit(X)
+    np.testing.assert_array_equal(model.labels_, expected.labels_)
+    np.testing.assert_array_equal(model.predict(X), expected.labels_)
+    np.testing.assert_array_equal(model.transform(X), expected.transform(X))

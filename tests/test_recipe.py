@@ -114,7 +114,8 @@ def test_default_hidden_layers_narrow_on_wide_rows(estimator_class, monkeypatch)
     ]
     assert first_layers and all(layer.out_features == 128 for layer in first_layers)
     assert model._hidden_units(8) == (256, 256)
-    assert model.set_params(hidden_units=(7,))._hidden_units(9) == (7,)
+    model.set_params(hidden_units=(7,), cluster_init=None).fit(X)
+    assert model._hidden_units(9) == (7,)
 
 
 def _blocks_graph(sizes, inside=1.0, between=0.02, seed=0):

@@ -1,5 +1,6 @@
 """The shared training loop: inputs it trains on, warm starts, interrupts, precision."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -12,6 +13,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from conftest import fail_on_gpu_sync, fast
 from sklearn_latent import ClusterGANClustering, FitInterruptedWarning, TrainingDivergedError
+from sklearn_latent import _base as base_module
 from sklearn_latent import _clustergan as clustergan_module
 from sklearn_latent import _data as data_module
 from sklearn_latent._base import TrainingRandomness
@@ -130,6 +132,60 @@ def test_warm_start_continues_training(estimator_class, blobs):
     assert [record["epoch"] for record in model.history_] == [1, 2, 3, 4, 5, 6]
     model.set_params(warm_start=False).fit(X)
     assert model.n_iter_ == 3 and len(model.history_) == 3
+
+
+def _optimizers_of(state):
+    """The optimisers' states in a ``_optimizer_state`` record, by name."""
+    return (
+        {"": state}
+        if "param_groups" in state
+        else {name: value for name, value in state.items() if isinstance(value, dict)}
+    )
+
+
+def test_warm_start_continues_adams_moments_at_the_new_learning_rate(estimator_class, blobs):
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, warm_start=True, random_state=0)
+    saved = copy.deepcopy(model.fit(X)._optimizer_state_)
+    optimizers = _optimizers_of(saved)
+    assert optimizers and all(
+        tensor.device.type == "cpu"
+        for optimizer in optimizers.values()
+        for moments in optimizer["state"].values()
+        for tensor in moments.values()
+    )
+    seen = []
+    train_step = model._train_step
+
+    def first_step(batch, optimizers, random):
+        if not seen:
+            seen.append(base_module._optimizer_state(optimizers))
+        return train_step(batch, optimizers, random)
+
+    model._train_step = first_step
+    model.set_params(learning_rate=1e-4).fit(X)
+    del model._train_step
+    continued = _optimizers_of(seen[0])
+    assert continued.keys() == optimizers.keys()
+    for name, optimizer in optimizers.items():
+        assert continued[name]["state"].keys() == optimizer["state"].keys() != set()
+        for index, moments in optimizer["state"].items():
+            for key, tensor in moments.items():
+                torch.testing.assert_close(continued[name]["state"][index][key], tensor)
+        assert {group["lr"] for group in continued[name]["param_groups"]} == {1e-4}
+    if "critic_steps" in saved:  # the GANs' n_critic rhythm goes on
+        assert seen[0]["critic_steps"] == saved["critic_steps"] > 0
+    # A continued fit that fails restores the fitted model's record as it was:
+    # the new optimisers got copies of it, which their steps update in place.
+    frozen = copy.deepcopy(model._optimizer_state_)
+    _interrupt_at_step(model, 2)
+    with pytest.raises(_Interrupt):
+        model.fit(X)
+    for name, optimizer in _optimizers_of(frozen).items():
+        kept = _optimizers_of(model._optimizer_state_)[name]
+        for index, moments in optimizer["state"].items():
+            for key, tensor in moments.items():
+                torch.testing.assert_close(kept["state"][index][key], tensor, rtol=0, atol=0)
 
 
 def test_warm_start_refuses_changed_networks_and_keeps_the_fit(estimator_class, blobs):
