@@ -110,12 +110,16 @@ def batch_sizes_section(X):
             )
         best = max(rates, key=lambda size: rates[size][0])
         summary.append((estimator.__name__, default, best, rates[default], rates[best][0], mm))
-    print("\n| estimator | default batch | rows/s | best batch | default / best rows/s | "
-          "default FLOP/s / torch.mm |")
+    print(
+        "\n| estimator | default batch | rows/s | best batch | default / best rows/s | "
+        "default FLOP/s / torch.mm |"
+    )
     print("|---|---|---|---|---|---|")
     for name, default, best, (rows, flops), best_rows, mm in summary:
-        print(f"| {name} | {default} | {rows:,.0f} | {best} | {rows / best_rows:.2f} | "
-              f"{flops / mm:.2f} |")
+        print(
+            f"| {name} | {default} | {rows:,.0f} | {best} | {rows / best_rows:.2f} | "
+            f"{flops / mm:.2f} |"
+        )
 
 
 def threads_section(X, busy):

@@ -105,5 +105,6 @@ def main(argv=None):
         plt.close(figure)
         print(f"wrote {path}")
 
+
 if __name__ == "__main__":
     main()

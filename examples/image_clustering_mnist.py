@@ -116,5 +116,6 @@ def main(argv=None):
         args.output_dir / "mnist_latent_space.png",
     )
 
+
 if __name__ == "__main__":
     main()

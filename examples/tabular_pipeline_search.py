@@ -144,5 +144,6 @@ def main(argv=None):
         plt.close(display.figure_)
         print(f"wrote {path}")
 
+
 if __name__ == "__main__":
     main()

@@ -83,7 +83,6 @@ SKLEARN_CHECK_BUGS = dict.fromkeys(
 )
 
 
-
 @pytest.fixture(params=ESTIMATORS, ids=lambda cls: cls.__name__)
 def estimator_class(request):
     return request.param

@@ -124,7 +124,6 @@ class StudentTClustering(BaseLatentClustering):
         return [f"z{i}" for i in range(self._fitted_params.latent_dim)]
 
 
-
 def test_a_model_without_decoder_has_no_sample_nor_inverse_transform(blobs):
     X, y = blobs
     model = StudentTClustering(random_state=0)

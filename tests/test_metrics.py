@@ -44,9 +44,7 @@ def test_sample_diversity_per_cluster_and_clusters_it_cannot_compare():
     per_cluster = sample_diversity(X, labels, X_new, labels_new, average=False)
     np.testing.assert_allclose(per_cluster[:2], [0.5, 1.0], atol=0.08)
     assert np.isnan(per_cluster[2])
-    assert sample_diversity(X, labels, X_new, labels_new) == pytest.approx(
-        per_cluster[:2].mean()
-    )
+    assert sample_diversity(X, labels, X_new, labels_new) == pytest.approx(per_cluster[:2].mean())
     with pytest.raises(ValueError, match="features"):
         sample_diversity(X, labels, X_new[:, :2], labels_new)
     with pytest.raises(ValueError, match="two or more"):
