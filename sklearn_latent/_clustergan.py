@@ -9,10 +9,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import FLOAT32_MAX, seed_from_random_state
+from ._docstrings import fill_shared_entries
 from ._gan import BaseGANClustering
 from ._networks import HeadedNet, make_generator, make_trunk
 
 
+@fill_shared_entries
 class ClusterGANClustering(BaseGANClustering):
     """ClusterGAN: clustering in the latent space of a generative adversarial net.
 
@@ -114,13 +116,7 @@ class ClusterGANClustering(BaseGANClustering):
         by Euclidean search on the input rows (on their top 50 singular
         directions when they have more than 100 features): exact up to 20,000
         training rows, among 20,000 random rows above.
-    metric : {"auto", "euclidean", "cosine"}, default="auto"
-        How rows are compared to find their neighbours, for the neighbour
-        term and the manifold initialisation: by distance, or by angle
-        (rows scaled to unit length first), as for documents, which are
-        alike when their terms are, whatever their lengths.  ``"auto"`` is
-        ``"cosine"`` for a sparse matrix without negative entries (term counts,
-        TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.
+    metric : (shared)
     hidden_units : tuple of int, default=None
         Widths of the hidden layers of G, D and E.  None means two layers of
         256, as in the paper's Pendigits nets, or of 128 on rows of more than
@@ -185,8 +181,7 @@ class ClusterGANClustering(BaseGANClustering):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
-    metric_ : {"euclidean", "cosine"}
-        The geometry neighbours were found in, ``metric`` with ``"auto"`` resolved.
+    metric_ : (shared)
     generator_, discriminator_, encoder_ : torch.nn.Module
         The fitted networks G, D and E.
     kmeans_ : KMeans

@@ -12,6 +12,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from ._base import FLOAT32_MAX
+from ._docstrings import fill_shared_entries
 from ._networks import HeadedNet, MLPTrunk, make_trunk
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 
@@ -23,6 +24,7 @@ def _elbo(terms):
     )
 
 
+@fill_shared_entries
 class GMVAEClustering(BaseVAEClustering):
     """Gaussian-mixture variational autoencoder: clusters as mixture components.
 
@@ -98,13 +100,7 @@ class GMVAEClustering(BaseVAEClustering):
     n_neighbors : int, default=10
         Neighbours per row for the consistency term (Euclidean search, exact
         up to 20,000 training rows; see ``ClusterGANClustering``).
-    metric : {"auto", "euclidean", "cosine"}, default="auto"
-        How rows are compared to find their neighbours, for the neighbour
-        term and the manifold initialisation: by distance, or by angle
-        (rows scaled to unit length first), as for documents, which are
-        alike when their terms are, whatever their lengths.  ``"auto"`` is
-        ``"cosine"`` for a sparse matrix without negative entries (term counts,
-        TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.
+    metric : (shared)
     hidden_units : tuple of int, default=None
         Hidden widths of the recognition and decoder nets; None sizes them to
         the input (two layers of 256, or of 128 on rows of more than 1,024
@@ -154,8 +150,7 @@ class GMVAEClustering(BaseVAEClustering):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
-    metric_ : {"euclidean", "cosine"}
-        The geometry neighbours were found in, ``metric`` with ``"auto"`` resolved.
+    metric_ : (shared)
     encoder_ : torch.nn.Module
         Recognition net for ``q(x | y)`` and ``q(w | y)``.
     prior_ : torch.nn.Module

@@ -17,6 +17,7 @@ from ._code_graph import (
     entangled_codes,
     linear_gaussian_network_nll,
 )
+from ._docstrings import fill_shared_entries
 from ._gan import BaseGANClustering
 from ._networks import HeadedNet, make_generator, make_trunk
 
@@ -36,6 +37,7 @@ def mutual_information(proba):
     return float(entropy(proba.mean(axis=0)) - entropy(proba).mean())
 
 
+@fill_shared_entries
 class InfoGANClustering(BaseGANClustering):
     """InfoGAN: a GAN whose categorical input code becomes the cluster.
 
@@ -133,13 +135,7 @@ class InfoGANClustering(BaseGANClustering):
     n_neighbors : int, default=10
         Neighbours per row for the consistency term (Euclidean search, exact
         up to 20,000 training rows; see ``ClusterGANClustering``).
-    metric : {"auto", "euclidean", "cosine"}, default="auto"
-        How rows are compared to find their neighbours, for the neighbour
-        term and the manifold initialisation: by distance, or by angle
-        (rows scaled to unit length first), as for documents, which are
-        alike when their terms are, whatever their lengths.  ``"auto"`` is
-        ``"cosine"`` for a sparse matrix without negative entries (term counts,
-        TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.
+    metric : (shared)
     hidden_units : tuple of int, default=None
         Hidden widths of G and of D/Q's trunk; None sizes them to the input
         (two layers of 256, or of 128 on rows of more than 1,024 features; a
@@ -193,8 +189,7 @@ class InfoGANClustering(BaseGANClustering):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster (categorical code) of each training row.
-    metric_ : {"euclidean", "cosine"}
-        The geometry neighbours were found in, ``metric`` with ``"auto"`` resolved.
+    metric_ : (shared)
     generator_ : torch.nn.Module
         The generator G.
     discriminator_ : torch.nn.Module

@@ -11,6 +11,7 @@ from torch import nn
 
 from ._base import TrainingDivergedError
 from ._data import as_tensor, take_rows
+from ._docstrings import fill_shared_entries
 from ._networks import HeadedNet, make_trunk
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 
@@ -46,6 +47,7 @@ class MixturePrior(nn.Module):
         return self.logvars.clamp(*LOGVAR_RANGE)
 
 
+@fill_shared_entries
 class VaDEClustering(BaseVAEClustering):
     """Variational deep embedding: a VAE whose prior is a learned Gaussian mixture.
 
@@ -114,13 +116,7 @@ class VaDEClustering(BaseVAEClustering):
         the labels and ``gamma`` of the labelled rows.
     n_neighbors : int, default=10
         Neighbours per row for the consistency term.
-    metric : {"auto", "euclidean", "cosine"}, default="auto"
-        How rows are compared to find their neighbours, for the neighbour
-        term and the manifold initialisation: by distance, or by angle
-        (rows scaled to unit length first), as for documents, which are
-        alike when their terms are, whatever their lengths.  ``"auto"`` is
-        ``"cosine"`` for a sparse matrix without negative entries (term counts,
-        TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.
+    metric : (shared)
     hidden_units : tuple of int, default=None
         Hidden widths of the encoder and decoder; None means two layers of
         256, or of 128 on rows of more than 1,024 features (a 1024-unit dense
@@ -168,8 +164,7 @@ class VaDEClustering(BaseVAEClustering):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
-    metric_ : {"euclidean", "cosine"}
-        The geometry neighbours were found in, ``metric`` with ``"auto"`` resolved.
+    metric_ : (shared)
     encoder_, decoder_ : torch.nn.Module
         The fitted recognition network and decoder.
     prior_ : MixturePrior

@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 
@@ -222,3 +223,13 @@ def test_early_stopping_needs_enough_rows(estimator_class, blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match="validation_fraction"):
         fast(estimator_class, n_clusters=3, n_iter_no_change=2, validation_fraction=0.001).fit(X)
+
+
+def test_docstring_describes_every_parameter_once(estimator_class):
+    doc = estimator_class.__doc__
+    assert "(shared)" not in doc  # every shared entry was filled in
+    for name in estimator_class().get_params():
+        entries = re.findall(rf"^    {name} : ", doc, flags=re.MULTILINE)
+        assert len(entries) == 1, (
+            f"{estimator_class.__name__} documents {name} {len(entries)} times"
+        )
