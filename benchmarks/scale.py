@@ -236,8 +236,6 @@ def synthetic_documents(n_docs, n_terms, n_topics, tokens=150, topic_share=0.3, 
 
 
 def documents(n_docs=100_000, n_terms=50_000, n_topics=20):
-    from sklearn_latent.metrics import cluster_accuracy
-
     X, y = synthetic_documents(n_docs, n_terms, n_topics)
     input_mib = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
     print(
@@ -246,17 +244,25 @@ def documents(n_docs=100_000, n_terms=50_000, n_topics=20):
         f"{X.shape[0] * X.shape[1] * 4 / 2**30:.0f} GiB)"
     )
     print(
-        "| estimator | fit s | before training s | training s | epochs "
-        "| peak above input (MiB) | ACC |"
+        "| estimator | fit s | before training s | training s | epochs | ACC "
+        "| peak above input (MiB) |"
     )
     print("|---|---|---|---|---|---|---|")
+    _default_fits(X, y, n_topics, peaks=True)
+
+
+def _default_fits(X, y, n_clusters, peaks=False):
+    """A default fit of every estimator on ``X``, after a warm-up, as rows of a table."""
+    from sklearn_latent.metrics import cluster_accuracy
+
     for estimator in ESTIMATORS:
-        estimator(n_clusters=n_topics, max_iter=1, random_state=0).fit(X[:500])  # warm-up
-        model, seconds, peak = measure(estimator(n_clusters=n_topics, random_state=0).fit, X)
+        estimator(n_clusters=n_clusters, max_iter=1, random_state=0).fit(X[:500])  # warm-up
+        model, seconds, peak = measure(estimator(n_clusters=n_clusters, random_state=0).fit, X)
         training = sum(record["seconds"] for record in model.history_)
         print(
-            f"| {estimator.__name__} | {seconds:.0f} | {seconds - training:.0f} | {training:.0f} | "
-            f"{model.n_iter_} | {peak:.0f} | {cluster_accuracy(y, model.labels_):.3f} |",
+            f"| {estimator.__name__} | {seconds:.1f} | {seconds - training:.1f} | "
+            f"{training:.1f} | {model.n_iter_} | {cluster_accuracy(y, model.labels_):.3f} |"
+            + (f" {peak:.0f} |" if peaks else ""),
             flush=True,
         )
 
@@ -282,15 +288,7 @@ def wide(n_rows=20_000, n_features=3_072, n_clusters=20):
         UMAPGaussianMixture(n_clusters, random_state=0).fit(X[:500])  # warm-up: numba compiles
         labels, seconds, _ = measure(UMAPGaussianMixture(n_clusters, random_state=0).fit_predict, X)
         print(f"| UMAP+GMM | {seconds:.1f} | | | | {cluster_accuracy(y, labels):.3f} |", flush=True)
-    for estimator in ESTIMATORS:
-        estimator(n_clusters=n_clusters, max_iter=1, random_state=0).fit(X[:500])  # warm-up
-        model, seconds, _ = measure(estimator(n_clusters=n_clusters, random_state=0).fit, X)
-        training = sum(record["seconds"] for record in model.history_)
-        print(
-            f"| {estimator.__name__} | {seconds:.1f} | {seconds - training:.1f} | "
-            f"{training:.1f} | {model.n_iter_} | {cluster_accuracy(y, model.labels_):.3f} |",
-            flush=True,
-        )
+    _default_fits(X, y, n_clusters)
 
 
 def main(argv=None):
