@@ -40,6 +40,7 @@ class StudentTClustering(BaseLatentClustering):
         learning_rate=1e-2,
         betas=(0.9, 0.999),
         n_neighbors=5,
+        metric="auto",
         consistency_weight=0.0,
         balance_weight=1.0,
         cluster_init="manifold",
@@ -63,6 +64,7 @@ class StudentTClustering(BaseLatentClustering):
         self.learning_rate = learning_rate
         self.betas = betas
         self.n_neighbors = n_neighbors
+        self.metric = metric
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
         self.cluster_init = cluster_init
