@@ -78,7 +78,7 @@ def main(argv=None):
             "  low: the generator draws near-copies within a cluster (mode collapse inside "
             "clusters). A wider noise prior spreads them: the default sigma=0.5 drew digits "
             "about as varied as the real ones, the paper's 0.1 near-copies (0.98 against 0.09, "
-            "see benchmarks/README.md)."
+            "see benchmarks/NOTES.md)."
         )
 
     args.output_dir.mkdir(parents=True, exist_ok=True)

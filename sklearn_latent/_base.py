@@ -1393,7 +1393,7 @@ class BaseLatentClustering(
             return (1024,)  # the dense layer of the papers' convolutional MNIST nets
         # Two layers of 256 as in ClusterGAN's Pendigits nets.  Wide rows (MNIST's
         # 784 pixels) clustered better at 512 from a random start, but with the
-        # manifold initialisation 256 matched it at half the cost (benchmarks/README.md).
+        # manifold initialisation 256 matched it at half the cost (benchmarks/NOTES.md).
         # On rows wider still, the first and last layers are most of an update's
         # cost: on MNIST-5k upsampled to 3,136 pixels, 128 clustered as well as 256
         # in 61-66 % of the time, at a lower ELBO.

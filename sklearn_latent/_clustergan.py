@@ -31,7 +31,7 @@ class ClusterGANClustering(BaseGANClustering):
     **Training recipe.**  The paper trains with WGAN-GP, five critic steps per
     generator step, Adam(1e-4) and 500k generator steps: far from minutes on a
     CPU.  The defaults here are chosen from measurements (see
-    ``benchmarks/README.md``): the non-saturating GAN loss with one critic
+    ``benchmarks/NOTES.md``): the non-saturating GAN loss with one critic
     step, a larger learning rate, larger batches, a budget of about 500
     updates, and three terms on E's cluster posterior for *real* rows, which
     the paper's E never sees in training:
@@ -64,7 +64,7 @@ class ClusterGANClustering(BaseGANClustering):
         anchor term holding the clusters, 0.5 clustered as well (digits,
         MNIST-5k, Letter) and G's rows within a cluster were as varied as the
         real ones, where at 0.1 they were near-copies (sample diversity 0.98
-        against 0.09 on digits, ``benchmarks/README.md``).
+        against 0.09 on digits, ``benchmarks/NOTES.md``).
     beta_n : float, default=10.0
         Weight of the ``z_n`` recovery term (paper: 10; 0 for Fashion-MNIST).
     beta_c : float, default=10.0
@@ -110,7 +110,7 @@ class ClusterGANClustering(BaseGANClustering):
         ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
         unlabelled rows) and adds this weight times the cross-entropy between
         the labels and the cluster posterior of the labelled rows, so cluster
-        k becomes class k (10 is a good start, see ``benchmarks/README.md``).
+        k becomes class k (10 is a good start, see ``benchmarks/NOTES.md``).
     n_neighbors : int, default=10
         Neighbours per row for the consistency term, found once per ``fit``
         by Euclidean search on the input rows (on their top 50 singular

@@ -215,17 +215,17 @@ def neighbor_space(X, rows, seed, metric="euclidean"):
     a sparse input stays sparse and is not projected: on the 1,249 BBC
     articles (TF-IDF of 2,000 terms) the layout's clusters of the unit rows
     reached ACC 0.949 on three seeds of three, those of their top 50
-    singular directions 0.741-0.952 (``benchmarks/README.md``).  A dense
+    singular directions 0.741-0.952 (``benchmarks/NOTES.md``).  A dense
     input is projected as below and its projections scaled to unit length
     again, as latent semantic analysis does.
 
     Otherwise (``"euclidean"``) exact neighbour search costs ``n_rows^2 *
     n_features``: on 20,000 images of 3,072 pixels, a minute of one core for
-    the search alone.  Inputs wider
-    than :data:`PROJECTION_MIN_FEATURES` are therefore projected onto the top
+    the search alone.  Inputs wider than :data:`PROJECTION_MIN_FEATURES` are
+    therefore projected onto the top
     :data:`PROJECTION_DIM` singular directions of the training rows, as UMAP
     users do with PCA before the graph.  Measured on MNIST-5k
-    (``benchmarks/README.md``), this keeps more of a row's 10 nearest rows in its
+    (``benchmarks/NOTES.md``), this keeps more of a row's 10 nearest rows in its
     class than the raw pixels do (0.897 against 0.882).
 
     Parameters
@@ -258,6 +258,7 @@ def neighbor_space(X, rows, seed, metric="euclidean"):
 
 
 def _unit_rows(chunk):
+    """A chunk of dense rows as float64 rows of unit length (zero rows stay zero)."""
     return normalize(chunk.astype(np.float64))
 
 

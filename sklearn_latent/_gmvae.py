@@ -66,7 +66,7 @@ class GMVAEClustering(BaseVAEClustering):
         each component's mean and variance of ``x`` (paper, MNIST: 150).
     n_mc_samples : int, default=3
         Monte-Carlo draws M of ``(x, w)`` per row (paper: 1 and 10); 3 measured
-        better than 1 on digits (``benchmarks/README.md``).
+        better than 1 on digits (``benchmarks/NOTES.md``).
     free_bits : float, default=0.5
         Floor lambda, in nats, of the z-prior KL term (official code's
         default); 0 turns it off.
@@ -96,7 +96,7 @@ class GMVAEClustering(BaseVAEClustering):
         ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
         unlabelled rows) and adds this weight times the cross-entropy between
         the labels and the cluster posterior of the labelled rows, so cluster
-        k becomes class k (10 is a good start, see ``benchmarks/README.md``).
+        k becomes class k (10 is a good start, see ``benchmarks/NOTES.md``).
     n_neighbors : int, default=10
         Neighbours per row for the consistency term (Euclidean search, exact
         up to 20,000 training rows; see ``ClusterGANClustering``).

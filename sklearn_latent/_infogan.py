@@ -131,7 +131,7 @@ class InfoGANClustering(BaseGANClustering):
         ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
         unlabelled rows) and adds this weight times the cross-entropy between
         the labels and the cluster posterior of the labelled rows, so cluster
-        k becomes class k (10 is a good start, see ``benchmarks/README.md``).
+        k becomes class k (10 is a good start, see ``benchmarks/NOTES.md``).
     n_neighbors : int, default=10
         Neighbours per row for the consistency term (Euclidean search, exact
         up to 20,000 training rows; see ``ClusterGANClustering``).

@@ -194,7 +194,7 @@ def sample_diversity(
     data do.  A low number means near-copies: mode collapse *inside* a
     cluster, which cluster accuracy does not see (on digits, a ClusterGAN whose
     generated rows were recognisable digits scored about 0.5).  What helps
-    depends on the model (``benchmarks/README.md`` measures it); in the GANs
+    depends on the model (``benchmarks/NOTES.md`` measures it); in the GANs
     the continuous latent is what varies a cluster's rows, so its spread
     (ClusterGAN's ``sigma``), the Localized GAN ``orthonormality_weight`` and
     more epochs are the knobs to try.
