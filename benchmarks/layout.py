@@ -1,6 +1,6 @@
 """How good the manifold initialisation's clusters are on their own, per layout length.
 
-The initial clusters carry most of the models' quality (``benchmarks/README.md``, ``benchmarks/NOTES.md``):
+The initial clusters carry most of the models' quality (``benchmarks/README.md``):
 this prints the Hungarian ACC of the layout + Gaussian mixture of
 ``sklearn_latent/_manifold.py`` alone, on every row of a set, for each number
 of layout epochs, number of mixture restarts and seed, and the seconds it took
