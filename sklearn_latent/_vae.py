@@ -92,10 +92,13 @@ class BaseVAEClustering(BaseLatentClustering):
             self.likelihood_ = "gaussian"
         else:
             self.likelihood_ = fitted.likelihood
-        # It outputs Bernoulli logits or Gaussian means: no activation.
+        # It outputs Bernoulli or multinomial logits or Gaussian means: no activation.
         self.decoder_ = make_generator(
             fitted.latent_dim, n_features, fitted.image_shape, hidden, "linear"
         )
+        # Bernoulli and multinomial decoders have the same layers: the likelihood is
+        # part of the network's signature, so a warm start cannot switch between them.
+        self.decoder_.likelihood = self.likelihood_
         # A Gaussian likelihood learns one scale per feature.
         self.decoder_scale_ = (
             FeatureLogScale(n_features) if self.likelihood_ == "gaussian" else None

@@ -114,3 +114,16 @@ def test_multinomial_refuses_negative_values(estimator_class):
     X = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
     with pytest.raises(ValueError, match=r"likelihood='multinomial'.*non-negative"):
         fast(estimator_class, likelihood="multinomial").fit(X)
+
+
+def test_warm_start_refuses_to_switch_pixels_to_documents(estimator_class):
+    if "likelihood" not in estimator_class().get_params():
+        pytest.skip("the model has no likelihood to choose")
+    counts, _ = topic_counts(n_docs=90)
+    X = TfidfTransformer().fit_transform(counts).astype(np.float32)
+    model = fast(estimator_class, n_clusters=3, max_iter=1, warm_start=True, random_state=0)
+    model.fit(X.toarray())  # dense rows in [0, 1]: Bernoulli
+    assert model.likelihood_ == "bernoulli"
+    with pytest.raises(ValueError, match=r"decoder_ changed.*warm_start=False"):
+        model.fit(X)  # the same rows as documents: multinomial
+    assert model.likelihood_ == "bernoulli"

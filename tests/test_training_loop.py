@@ -214,7 +214,7 @@ def test_warm_start_refuses_another_output_distribution(estimator_class, blobs):
         model.set_params(output_activation="linear").fit(X)  # what "auto" chose: it continues
         assert model.n_iter_ == 2
     else:
-        with pytest.raises(ValueError, match=r"\(decoder_scale_ changed\)"):
+        with pytest.raises(ValueError, match=r"\(decoder_, decoder_scale_ changed\)"):
             model.set_params(likelihood="bernoulli").fit(unit)
         np.testing.assert_array_equal(model.transform(X), Z)
 
