@@ -65,6 +65,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_array
 
 from sklearn_latent import (
     ClusterGANClustering,
@@ -213,6 +214,8 @@ class InitialClustering(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
+        # float32, as fit computes: the layout of float64 rows can differ from the models'.
+        X = check_array(X, accept_sparse="csr", dtype=np.float32)
         seed = seed_from_random_state(self.random_state)
         rows = np.arange(X.shape[0])
         points = neighbor_space(X, rows, seed, resolve_metric("auto", X))
