@@ -272,7 +272,7 @@ def matched(y, labels):
 
 def evaluate(model, X, y, threads=None):
     if threads is not None:
-        torch.set_num_threads(threads)  # in a joblib worker: its share of the cores
+        torch.set_num_threads(threads)  # the run's count, or a joblib worker's share
     n_clusters = len(np.unique(y))
     if isinstance(model, (AgglomerativeClustering, GaussianMixture)) and sp.issparse(X):
         X = X.toarray()  # they take no sparse input; the documents set is small
@@ -328,7 +328,10 @@ def main():
     )
     args = parser.parse_args()
     params = json.loads(args.params)
-    threads = 1 if args.n_jobs > 1 else None
+    # Every fit on the thread count the run started with: umap-learn's numba code
+    # raises torch's count (measured: 1 -> 2 after one UMAP fit), which changes both
+    # the models' timings and, through the order of float sums, their labels.
+    threads = 1 if args.n_jobs > 1 else torch.get_num_threads()
     # The deep models' shares need the initial clustering at the same seeds: it runs first.
     models = [name for name in args.models if name != "initial"]
     if "initial" in args.models or any(name in DEEP_MODELS for name in models):
