@@ -328,7 +328,7 @@ def main():
     )
     args = parser.parse_args()
     params = json.loads(args.params)
-    # Every fit on the thread count the run started with: umap-learn's numba code
+    # Every fit on the thread count the run started with: a umap-learn fit
     # raises torch's count (measured: 1 -> 2 after one UMAP fit), which changes both
     # the models' timings and, through the order of float sums, their labels.
     threads = 1 if args.n_jobs > 1 else torch.get_num_threads()
