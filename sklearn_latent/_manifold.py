@@ -181,7 +181,9 @@ def mixture_partition(embedding, graph, n_clusters, seed):
         ).fit(embedding)
         responsibility = mixture.predict_proba(embedding)
         if factor > 1:
-            cluster_of = merge_components(graph, responsibility.argmax(axis=1), n_clusters)
+            cluster_of = merge_components(
+                graph, responsibility.argmax(axis=1), responsibility.shape[1], n_clusters
+            )
             merged = np.zeros((n_rows, n_clusters))
             np.add.at(merged.T, cluster_of, responsibility.T)
             responsibility = merged
@@ -207,7 +209,7 @@ def modularity(graph, labels, n_labels):
     return float(np.trace(links) / total - np.sum((links.sum(axis=1) / total) ** 2))
 
 
-def merge_components(graph, components, n_clusters):
+def merge_components(graph, components, n_components, n_clusters):
     """Greedily merge mixture components to ``n_clusters`` clusters along ``graph``.
 
     Each step merges the two groups whose union raises the graph's modularity
@@ -222,6 +224,8 @@ def merge_components(graph, components, n_clusters):
         Symmetric edge weights.
     components : ndarray of shape (n_rows,)
         Each row's component, in ``[0, n_components)``.
+    n_components : int
+        How many components there are, including any no row falls in.
     n_clusters : int
         Groups to end with.
 
@@ -230,14 +234,14 @@ def merge_components(graph, components, n_clusters):
     cluster_of : ndarray of shape (n_components,)
         The cluster, in ``[0, n_clusters)``, each component is merged into.
     """
-    n_components = int(components.max()) + 1
     links = _cluster_links(graph, components, n_components)
     links /= links.sum()
     group = np.arange(n_components)  # the representative each component is merged into
     alive = list(range(n_components))
     while len(alive) > n_clusters:
-        degree = links[np.ix_(alive, alive)].sum(axis=1)
-        gain = 2 * (links[np.ix_(alive, alive)] - np.outer(degree, degree))
+        between = links[np.ix_(alive, alive)]
+        degree = between.sum(axis=1)
+        gain = 2 * (between - np.outer(degree, degree))
         np.fill_diagonal(gain, -np.inf)
         first, second = np.unravel_index(np.argmax(gain), gain.shape)
         keep, absorbed = alive[first], alive[second]
