@@ -62,8 +62,27 @@ class TrainingBatch(NamedTuple):
     indices: torch.Tensor | None = None
 
 
-def as_tensor(array, device):
-    """A dense ``array`` as a tensor on ``device``, sharing memory on the CPU where possible."""
+# Where a NumPy array starts depends on what the process allocated and freed
+# before (glibc moves its mmap threshold after large frees), and vectorised CPU
+# kernels add up differently on data that does not start on a 64-byte boundary:
+# the same rows at another address gave outputs differing in the last bit.
+# Torch's allocator aligns every buffer to 64 bytes, so arithmetic reads copies.
+ALIGNMENT_BYTES = 64
+
+
+def aligned(tensor):
+    """``tensor``, or a copy of it in torch's own memory if it starts off a 64-byte boundary."""
+    return tensor.clone() if tensor.data_ptr() % ALIGNMENT_BYTES else tensor
+
+
+def as_tensor(array, device, share_memory=False):
+    """A dense ``array`` as a tensor on ``device``, ready for arithmetic.
+
+    On the CPU the tensor shares the array's memory where it starts on a
+    64-byte boundary (see ``ALIGNMENT_BYTES``) and is a copy otherwise;
+    ``share_memory=True`` always shares it, for rows that are only gathered
+    from, never computed on in place (a memmap then stays uncopied).
+    """
     if sp.issparse(array):
         array = array.toarray()
     elif any(stride < 0 for stride in array.strides):
@@ -71,11 +90,13 @@ def as_tensor(array, device):
     if array.flags.writeable:
         # No catch_warnings here: it swaps the process-wide warning filters,
         # which a fit or prediction in another thread may be using.
-        return torch.as_tensor(array, device=device)
-    with warnings.catch_warnings():
-        # Read-only inputs (pandas, read-only memmaps) are fine: nothing writes into them.
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.as_tensor(array, device=device)
+        tensor = torch.as_tensor(array, device=device)
+    else:
+        with warnings.catch_warnings():
+            # Read-only inputs (pandas, read-only memmaps) are fine: nothing writes into them.
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            tensor = torch.as_tensor(array, device=device)
+    return tensor if share_memory else aligned(tensor)
 
 
 def _to_device(tensor, device):
@@ -138,7 +159,7 @@ class DeviceRows(_RowSource):
 
     def __init__(self, X, neighbors, labeled, anchors, device):
         self.device = device
-        self.data = as_tensor(X, device)
+        self.data = as_tensor(X, device, share_memory=True)
         self.neighbors = None if neighbors is None else as_tensor(neighbors, device)
         self.labeled_rows, self.labels = (
             (None, None) if labeled is None else (as_tensor(part, device) for part in labeled)
@@ -178,7 +199,7 @@ class HostRows(_RowSource):
         return np.array_split(order, n_batches)
 
     def _gather(self, indices):
-        return _to_device(torch.from_numpy(take_rows(self.data, indices)), self.device)
+        return _to_device(aligned(torch.from_numpy(take_rows(self.data, indices))), self.device)
 
     def _randint(self, high, size, random):
         return random.numpy.integers(high, size=size)
