@@ -127,7 +127,7 @@ from ._data import (
     take_rows,
 )
 from ._losses import posterior_regularizer
-from ._manifold import manifold_clusters
+from ._manifold import MAX_CLUSTERS, count_clusters, manifold_clusters
 from ._networks import network_signature
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
 from ._runtime import drawing_from, interruptions_deferred
@@ -296,7 +296,8 @@ class BaseLatentClustering(
     """
 
     _parameter_constraints = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_clusters": [Interval(Integral, 2, None, closed="left"), None],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_units": [tuple, list, None],
         "image_shape": [tuple, list, None],
@@ -653,6 +654,12 @@ class BaseLatentClustering(
                 f"y must hold integer class labels; got {y.dtype} values. To fix, {hint}."
             )
         y = y.astype(np.int64)
+        if fitted.n_clusters == "auto":
+            raise ValueError(
+                "n_clusters='auto' cannot be combined with partial labels: cluster k stands "
+                "for class k, so the number of clusters is the number of classes. Pass "
+                "n_clusters as that number, or fit without y (or with label_weight=0)."
+            )
         outside = np.unique(y[(y < -1) | (y >= fitted.n_clusters)])
         if outside.size:
             raise ValueError(
@@ -724,8 +731,30 @@ class BaseLatentClustering(
             seed = int(np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0])
         random = TrainingRandomness(seed, device)
         fitted_modules = dict(self._named_modules())
-        # Before the networks: a model may choose its likelihood by the geometry.
+        # Before the networks: a model may choose its likelihood by the geometry,
+        # and n_clusters="auto" sizes them.  (The validation split draws from
+        # the NumPy stream, the networks from their own: their order is free.)
         self.metric_ = resolve_metric(fitted.metric, X)
+        train_rows, validation_rows = self._split_validation(X.shape[0], random)
+        initialise = (
+            labels is None
+            and fitted.cluster_init == "manifold"
+            and fitted.init_weight > 0
+            and not warm_start
+        )
+        count = fitted.n_clusters == "auto" and not warm_start
+        if fitted.consistency_weight > 0 or initialise or count:
+            points = neighbor_space(X, train_rows, seed, self.metric_)
+        if count:
+            max_clusters = MAX_CLUSTERS if fitted.max_clusters is None else fitted.max_clusters
+            fitted.n_clusters, self.n_clusters_search_ = count_clusters(
+                points, train_rows, max_clusters, seed
+            )
+        elif fitted.n_clusters == "auto":
+            fitted.n_clusters = self.n_clusters_  # a warm start keeps the number it found
+        else:
+            vars(self).pop("n_clusters_search_", None)  # of an earlier fit with "auto"
+        self.n_clusters_ = fitted.n_clusters
         # Torch initialises weights from its process-wide generator, which other
         # threads share: the networks draw from the fit's own instead (built on
         # the CPU, so from a CPU generator), and the global stream is never read.
@@ -740,16 +769,7 @@ class BaseLatentClustering(
         for module in self._modules():
             module.to(device)
         self.device_ = device
-        train_rows, validation_rows = self._split_validation(X.shape[0], random)
         neighbors = labeled = anchors = None
-        initialise = (
-            labels is None
-            and fitted.cluster_init == "manifold"
-            and fitted.init_weight > 0
-            and not warm_start
-        )
-        if fitted.consistency_weight > 0 or initialise:
-            points = neighbor_space(X, train_rows, seed, self.metric_)
         if fitted.consistency_weight > 0:
             neighbors = nearest_neighbors(points, train_rows, fitted.n_neighbors, seed)
         if labels is not None:
@@ -873,7 +893,8 @@ class BaseLatentClustering(
             return np.arange(n_samples), None
         n_validation = round(fitted.validation_fraction * n_samples)
         n_train = n_samples - n_validation
-        if n_validation < 1 or n_train < max(2, fitted.n_clusters):
+        fewest_clusters = 1 if fitted.n_clusters == "auto" else fitted.n_clusters
+        if n_validation < 1 or n_train < max(2, fewest_clusters):
             raise ValueError(
                 f"validation_fraction={fitted.validation_fraction} of {n_samples} rows leaves "
                 f"{n_validation} validation and {n_train} training rows; early stopping needs at "
@@ -1365,7 +1386,7 @@ class BaseLatentClustering(
     def _check_data_against_params(self, X):
         fitted = self._fitted_params
         n_samples, n_features = X.shape
-        if fitted.n_clusters > n_samples:
+        if fitted.n_clusters != "auto" and fitted.n_clusters > n_samples:
             raise ValueError(
                 f"n_clusters={fitted.n_clusters} is larger than the number of rows "
                 f"({n_samples}); pass at least n_clusters rows or lower n_clusters."

@@ -53,8 +53,10 @@ class ClusterGANClustering(BaseGANClustering):
 
     Parameters
     ----------
-    n_clusters : int, default=8
+    n_clusters : int or "auto", default=8
         Number of clusters K, the size of the one-hot code ``z_c``.
+        ``"auto"`` finds the number in the data (``n_clusters_``).
+    max_clusters : (shared)
     latent_dim : int, default=30
         Dimension of the noise part ``z_n`` (paper: 30 for MNIST, 5 for
         Pendigits).
@@ -182,6 +184,8 @@ class ClusterGANClustering(BaseGANClustering):
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
     metric_ : (shared)
+    n_clusters_ : (shared)
+    n_clusters_search_ : (shared)
     generator_, discriminator_, encoder_ : torch.nn.Module
         The fitted networks G, D and E.
     kmeans_ : KMeans
@@ -241,6 +245,7 @@ class ClusterGANClustering(BaseGANClustering):
     def __init__(
         self,
         n_clusters=8,
+        max_clusters=None,
         *,
         latent_dim=30,
         sigma=0.5,
@@ -277,6 +282,7 @@ class ClusterGANClustering(BaseGANClustering):
         verbose=0,
     ):
         self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
         self.latent_dim = latent_dim
         self.sigma = sigma
         self.beta_n = beta_n

@@ -9,6 +9,26 @@ model describes it in the same words.
 import re
 
 SHARED_ENTRIES = {
+    "max_clusters": """max_clusters : int, default=None
+    The largest number of clusters ``n_clusters="auto"`` considers; None
+    means 50.  The search also stops at a tenth of the rows it lays out (a
+    sample of at most 5,000), so 400 rows hold at most 40 clusters.
+    Ignored when ``n_clusters`` is a number.""",
+    "n_clusters_": """n_clusters_ : int
+    The number of clusters fitted: ``n_clusters``, or the number found
+    when it is ``"auto"``.  ``predict_proba`` has this many columns,
+    ``sample`` draws from this many clusters.""",
+    "n_clusters_search_": """n_clusters_search_ : dict of ndarray
+    Only with ``n_clusters="auto"``: for each candidate number of clusters
+    K (``"n_clusters"``), from the neighbour graph's partitions into K
+    clusters (three layouts, each cut into small pieces and merged back):
+    their mean modularity (``"modularity"``); the gain of the K-th
+    cluster's split over ``1 / (2 K^2)``, what halving a cluster of ``1/K``
+    of the graph along no edge gains (``"split_gain"``); and the edges
+    between the split's two halves over those expected between them
+    (``"link_ratio"``).  The number found is the largest K whose split
+    gained at least 1 with a link ratio of at most 0.5; plot these against
+    ``n_clusters`` to see the alternatives.""",
     "metric": """metric : {"auto", "euclidean", "cosine"}, default="auto"
     How rows are compared to find their neighbours, for the neighbour
     term and the manifold initialisation: by distance, or by angle

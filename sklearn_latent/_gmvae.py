@@ -57,8 +57,10 @@ class GMVAEClustering(BaseVAEClustering):
 
     Parameters
     ----------
-    n_clusters : int, default=8
+    n_clusters : int or "auto", default=8
         Number of mixture components K.
+        ``"auto"`` finds the number in the data (``n_clusters_``).
+    max_clusters : (shared)
     latent_dim : int, default=20
         Dimension of the latent ``x`` (paper, MNIST: 200).
     mixture_latent_dim : int, default=10
@@ -151,6 +153,8 @@ class GMVAEClustering(BaseVAEClustering):
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
     metric_ : (shared)
+    n_clusters_ : (shared)
+    n_clusters_search_ : (shared)
     encoder_ : torch.nn.Module
         Recognition net for ``q(x | y)`` and ``q(w | y)``.
     prior_ : torch.nn.Module
@@ -212,6 +216,7 @@ class GMVAEClustering(BaseVAEClustering):
     def __init__(
         self,
         n_clusters=8,
+        max_clusters=None,
         *,
         latent_dim=20,
         mixture_latent_dim=10,
@@ -241,6 +246,7 @@ class GMVAEClustering(BaseVAEClustering):
         verbose=0,
     ):
         self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
         self.latent_dim = latent_dim
         self.mixture_latent_dim = mixture_latent_dim
         self.n_mc_samples = n_mc_samples

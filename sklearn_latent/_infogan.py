@@ -65,8 +65,10 @@ class InfoGANClustering(BaseGANClustering):
 
     Parameters
     ----------
-    n_clusters : int, default=8
+    n_clusters : int or "auto", default=8
         Number of values of the categorical code ``c``.
+        ``"auto"`` finds the number in the data (``n_clusters_``).
+    max_clusters : (shared)
     latent_dim : int, default=62
         Dimension of the incompressible noise (paper, MNIST: 62).
     n_continuous : int, default=2
@@ -190,6 +192,8 @@ class InfoGANClustering(BaseGANClustering):
     labels_ : ndarray of shape (n_samples,)
         Cluster (categorical code) of each training row.
     metric_ : (shared)
+    n_clusters_ : (shared)
+    n_clusters_search_ : (shared)
     generator_ : torch.nn.Module
         The generator G.
     discriminator_ : torch.nn.Module
@@ -292,6 +296,7 @@ class InfoGANClustering(BaseGANClustering):
     def __init__(
         self,
         n_clusters=8,
+        max_clusters=None,
         *,
         latent_dim=62,
         n_continuous=2,
@@ -329,6 +334,7 @@ class InfoGANClustering(BaseGANClustering):
         verbose=0,
     ):
         self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
         self.latent_dim = latent_dim
         self.n_continuous = n_continuous
         self.categorical_weight = categorical_weight

@@ -80,8 +80,10 @@ class VaDEClustering(BaseVAEClustering):
 
     Parameters
     ----------
-    n_clusters : int, default=8
+    n_clusters : int or "auto", default=8
         Number of mixture components K.
+        ``"auto"`` finds the number in the data (``n_clusters_``).
+    max_clusters : (shared)
     latent_dim : int, default=10
         Dimension of the latent ``z`` (paper: 10).
     likelihood : {"auto", "bernoulli", "gaussian", "multinomial"}, default="auto"
@@ -165,6 +167,8 @@ class VaDEClustering(BaseVAEClustering):
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
     metric_ : (shared)
+    n_clusters_ : (shared)
+    n_clusters_search_ : (shared)
     encoder_, decoder_ : torch.nn.Module
         The fitted recognition network and decoder.
     prior_ : MixturePrior
@@ -222,6 +226,7 @@ class VaDEClustering(BaseVAEClustering):
     def __init__(
         self,
         n_clusters=8,
+        max_clusters=None,
         *,
         latent_dim=10,
         likelihood="auto",
@@ -249,6 +254,7 @@ class VaDEClustering(BaseVAEClustering):
         verbose=0,
     ):
         self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
         self.latent_dim = latent_dim
         self.likelihood = likelihood
         self.pretrain_updates = pretrain_updates

@@ -32,6 +32,7 @@ class StudentTClustering(BaseLatentClustering):
         self,
         n_clusters=3,
         *,
+        max_clusters=None,
         latent_dim=2,
         hidden_units=(16,),
         image_shape=None,
@@ -56,6 +57,7 @@ class StudentTClustering(BaseLatentClustering):
         verbose=0,
     ):
         self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
         self.latent_dim = latent_dim
         self.hidden_units = hidden_units
         self.image_shape = image_shape

@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator check suite."""
+"""scikit-learn's own estimator check suite, with a given and a found number of clusters."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -6,7 +6,8 @@ from conftest import ESTIMATORS, SKLEARN_CHECK_BUGS, fast
 
 
 @parametrize_with_checks(
-    [fast(cls, random_state=0) for cls in ESTIMATORS],
+    [fast(cls, random_state=0) for cls in ESTIMATORS]
+    + [fast(cls, random_state=0, n_clusters="auto") for cls in ESTIMATORS],
     expected_failed_checks=lambda estimator: SKLEARN_CHECK_BUGS,
 )
 def test_sklearn_compatible(estimator, check):

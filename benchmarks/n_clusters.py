@@ -1,0 +1,101 @@
+"""How many clusters ``n_clusters="auto"`` finds, and what it costs in clusters and seconds.
+
+For each data set and seed: the number of classes (known to this benchmark
+only), the number ``count_clusters`` finds on the rows a fit lays out (the
+same neighbour space, sample and seed as ``fit``), its seconds, and the NMI
+and ACC of the models' initial clustering (``InitialClustering``) at the
+number found beside its NMI at the true number (rows beyond the layout's
+10,000 are left out of both).  The models' own labels at the number found are
+not measured here: each fit takes minutes.
+
+    OMP_NUM_THREADS=1 python benchmarks/n_clusters.py
+    OMP_NUM_THREADS=1 python benchmarks/n_clusters.py --datasets digits bbc --seeds 0 1 2
+
+Synthetic sets: ``blobs-K-equal`` / ``blobs-K-unequal`` (K Gaussian blobs in
+20 dimensions, 3,000 rows; unequal sizes fall geometrically to 0.3 of the
+largest), each with its own generator.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from clustering import SHARED_DATA, InitialClustering, load
+from sklearn.datasets import make_blobs
+from sklearn.metrics import normalized_mutual_info_score
+
+from sklearn_latent._base import seed_from_random_state
+from sklearn_latent._data import neighbor_space, resolve_metric
+from sklearn_latent._manifold import MAX_CLUSTERS, count_clusters
+from sklearn_latent.metrics import cluster_accuracy
+
+REAL = [
+    "digits",
+    "digits-unequal",
+    "mnist5k",
+    "letter",
+    "letter-2k-std",
+    "letter-imbalanced",
+    "bbc",
+]
+SYNTHETIC = [
+    "blobs-5-unequal",
+    "blobs-12-equal",
+    "blobs-25-unequal",
+    "blobs-50-equal",
+]
+
+
+def load_set(name):
+    if name.startswith("blobs-"):
+        _, k, kind = name.split("-")
+        k = int(k)
+        weights = 0.3 ** (np.arange(k) / max(k - 1, 1)) if kind == "unequal" else np.ones(k)
+        sizes = np.maximum(np.random.default_rng(k).multinomial(3000, weights / weights.sum()), 20)
+        X, y = make_blobs(sizes, 20, centers=None, center_box=(-8, 8), random_state=k)
+        return X.astype(np.float32), y
+    return load(name)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=REAL + SYNTHETIC)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    args = parser.parse_args()
+    print(f"torch threads: {torch.get_num_threads()}")
+    print(
+        "| set | classes | seed | found | seconds | NMI at found | ACC at found | NMI at classes |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.datasets:
+        if name == "bbc" and not (SHARED_DATA / "bbc_news.csv.gz").exists():
+            print(f"skipping bbc: {SHARED_DATA / 'bbc_news.csv.gz'} is absent")
+            continue
+        X, y = load_set(name)
+        X = X.astype(np.float32)
+        true_k = len(np.unique(y))
+        rows = np.arange(X.shape[0])
+        for seed in args.seeds:
+            start = time.perf_counter()
+            points = neighbor_space(
+                X, rows, seed_from_random_state(seed), resolve_metric("auto", X)
+            )
+            # The seed a model with random_state=seed fits with.
+            found, _ = count_clusters(points, rows, MAX_CLUSTERS, seed_from_random_state(seed))
+            seconds = time.perf_counter() - start
+            at_found = InitialClustering(found, random_state=seed).fit(X).labels_
+            at_true = InitialClustering(true_k, random_state=seed).fit(X).labels_
+            laid_out = at_true >= 0
+            at_found, at_true, truth = at_found[laid_out], at_true[laid_out], y[laid_out]
+            print(
+                f"| {name} | {true_k} | {seed} | {found} | {seconds:.1f} "
+                f"| {normalized_mutual_info_score(truth, at_found):.3f} "
+                f"| {cluster_accuracy(truth, at_found):.3f} "
+                f"| {normalized_mutual_info_score(truth, at_true):.3f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
