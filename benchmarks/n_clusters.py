@@ -1,15 +1,18 @@
 """How many clusters ``n_clusters="auto"`` finds, and what it costs in clusters and seconds.
 
-For each data set and seed: the number of classes (known to this benchmark
-only), the number ``count_clusters`` finds on the rows a fit lays out (the
-same neighbour space, sample and seed as ``fit``), its seconds, and the NMI
-and ACC of the models' initial clustering (``InitialClustering``) at the
+For each data set and seed ("initial" rows): the number of classes (known to
+this benchmark only), the number ``count_clusters`` finds on the rows a fit
+lays out (the same neighbour space, sample and seed as ``fit``), the seconds
+it takes, and the NMI and ACC of the models' initial clustering (``InitialClustering``) at the
 number found beside its NMI at the true number (rows beyond the layout's
-10,000 are left out of both).  The models' own labels at the number found are
-not measured here: each fit takes minutes.
+10,000 are left out of both).  The models' own labels at the number found
+come with ``--models``: each model fitted with ``n_clusters="auto"`` and
+defaults otherwise, its ``n_clusters_``, NMI, ACC and fit seconds (minutes per
+fit on the larger sets).
 
     OMP_NUM_THREADS=1 python benchmarks/n_clusters.py
     OMP_NUM_THREADS=1 python benchmarks/n_clusters.py --datasets digits bbc --seeds 0 1 2
+    OMP_NUM_THREADS=1 python benchmarks/n_clusters.py --datasets digits bbc --models
 
 Synthetic sets: ``blobs-K-equal`` / ``blobs-K-unequal`` (K Gaussian blobs in
 20 dimensions, 3,000 rows; unequal sizes fall geometrically to 0.3 of the
@@ -25,11 +28,18 @@ from clustering import SHARED_DATA, InitialClustering, load
 from sklearn.datasets import make_blobs
 from sklearn.metrics import normalized_mutual_info_score
 
+from sklearn_latent import (
+    ClusterGANClustering,
+    GMVAEClustering,
+    InfoGANClustering,
+    VaDEClustering,
+)
 from sklearn_latent._base import seed_from_random_state
 from sklearn_latent._data import neighbor_space, resolve_metric
 from sklearn_latent._manifold import MAX_CLUSTERS, count_clusters
 from sklearn_latent.metrics import cluster_accuracy
 
+MODELS = [ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering]
 REAL = [
     "digits",
     "digits-unequal",
@@ -62,6 +72,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=REAL + SYNTHETIC)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument(
+        "--models", action="store_true", help="also fit every model with n_clusters='auto'"
+    )
     args = parser.parse_args()
     print(f"torch threads: {torch.get_num_threads()}")
     print(
@@ -89,12 +102,24 @@ def main():
             laid_out = at_true >= 0
             at_found, at_true, truth = at_found[laid_out], at_true[laid_out], y[laid_out]
             print(
-                f"| {name} | {true_k} | {seed} | {found} | {seconds:.1f} "
+                f"| {name} | {true_k} | {seed} | initial | {found} | {seconds:.1f} "
                 f"| {normalized_mutual_info_score(truth, at_found):.3f} "
                 f"| {cluster_accuracy(truth, at_found):.3f} "
                 f"| {normalized_mutual_info_score(truth, at_true):.3f} |",
                 flush=True,
             )
+            if args.models:
+                for model_class in MODELS:
+                    start = time.perf_counter()
+                    model = model_class(n_clusters="auto", random_state=seed).fit(X)
+                    seconds = time.perf_counter() - start
+                    print(
+                        f"| {name} | {true_k} | {seed} | {model_class.__name__} "
+                        f"| {model.n_clusters_} | {seconds:.1f} "
+                        f"| {normalized_mutual_info_score(y, model.labels_):.3f} "
+                        f"| {cluster_accuracy(y, model.labels_):.3f} | - |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

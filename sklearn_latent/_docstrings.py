@@ -19,16 +19,17 @@ SHARED_ENTRIES = {
     when it is ``"auto"``.  ``predict_proba`` has this many columns,
     ``sample`` draws from this many clusters.""",
     "n_clusters_search_": """n_clusters_search_ : dict of ndarray
-    Only with ``n_clusters="auto"``: for each candidate number of clusters
-    K (``"n_clusters"``), from the neighbour graph's partitions into K
-    clusters (three layouts, each cut into small pieces and merged back):
-    their mean modularity (``"modularity"``); the gain of the K-th
-    cluster's split over ``1 / (2 K^2)``, what halving a cluster of ``1/K``
-    of the graph along no edge gains (``"split_gain"``); and the edges
-    between the split's two halves over those expected between them
-    (``"link_ratio"``).  The number found is the largest K whose split
-    gained at least 1 with a link ratio of at most 0.5; plot these against
-    ``n_clusters`` to see the alternatives.""",
+    Only with ``n_clusters="auto"``: the search behind ``n_clusters_``.  For
+    each candidate number of clusters K (``"n_clusters"``, from 1), from the
+    neighbour graph cut into small pieces and merged back, the pair most
+    linked first (three layouts, averaged): the link ratio of the split that
+    made the K-th cluster, the edge weight between its two sides over the
+    weight expected between groups of their degrees (``"link_ratio"``, NaN
+    for K = 1), and the graph's modularity with K clusters
+    (``"modularity"``).  The number found is the largest K with a link
+    ratio of at most 1/3 whose clusters all hold 0.5 % of the rows: plot
+    ``link_ratio`` against ``n_clusters`` to see
+    how clear that split is and where the next candidates lie.""",
     "metric": """metric : {"auto", "euclidean", "cosine"}, default="auto"
     How rows are compared to find their neighbours, for the neighbour
     term and the manifold initialisation: by distance, or by angle

@@ -75,17 +75,22 @@ OVERSPLIT_INITS = 3
 MAX_CLUSTERS = 50
 #: The search lays out at most this many training rows ...
 COUNT_ROWS = 5_000
-#: ... in this many layouts of one neighbour graph, whose modularity curves are averaged ...
+#: ... in this many layouts of one neighbour graph (from other seeds), each cut
+#: by k-means into twice the largest number searched, in pieces of at least
+#: this many rows on average, which the graph's edges then merge.
 COUNT_LAYOUTS = 3
-#: A split counts only if its halves share at most this share of the edges
-#: expected between groups of their degrees (on two equal blobs, halving one
-#: blob gained enough modularity at 3 and 4 clusters, with link ratios of
-#: 0.64-0.66; the true splits of the dev sets measured 0.00-0.41, except
-#: MNIST-5k's tenth digit, 0.62) ...
-CLEAN_SPLIT_LINK_RATIO = 0.5
-#: ... and each layout is cut by k-means into twice the largest number searched, in pieces of
-#: at least this many rows on average, which the graph's edges then merge.
 ROWS_PER_PIECE = 10
+#: A partition with a group of fewer than this share of the laid-out rows is
+#: no candidate (at 1 %, or with such groups merged into their neighbours
+#: first, Letter's 26 classes came out as 8 or 18; at 0.5 % as 23).
+MIN_CLUSTER_SHARE = 0.005
+#: Two groups are separate clusters when the edge weight between them is at
+#: most this share of the weight expected between groups of their degrees.
+#: Measured (``benchmarks/n_clusters.py``, ``benchmarks/NOTES.md``): the two
+#: halves of one Gaussian blob 0.63-0.67; the split that makes the true number
+#: of clusters 0.00 on separate blobs, 0.18-0.28 on digits, MNIST-5k, BBC and
+#: Letter samples, 0.37 for MNIST-5k's tenth digit.
+SEPARATE_LINK_RATIO = 1 / 3
 
 
 def manifold_clusters(X, rows, n_clusters, seed):
@@ -252,41 +257,22 @@ def merge_components(graph, components, n_components, n_clusters):
     cluster_of : ndarray of shape (n_components,)
         The cluster, in ``[0, n_clusters)``, each component is merged into.
     """
-    for alive, group, _, _ in _agglomerate(graph, components, n_components):
-        if len(alive) == n_clusters:
-            return np.searchsorted(np.array(alive), group)
-    raise ValueError(f"cannot merge {n_components} components into {n_clusters} clusters")
-
-
-def _agglomerate(graph, components, n_components):
-    """Clauset-Newman-Moore merges of the components, one level at a time.
-
-    Yields, from ``n_components`` groups down to one, the groups still apart
-    (``alive``, each named by a component), the group each component is in,
-    and the graph's modularity of that partition.
-    """
     links = _cluster_links(graph, components, n_components)
     links /= links.sum()
     group = np.arange(n_components)  # the representative each component is merged into
     alive = list(range(n_components))
-    while True:
+    while len(alive) > n_clusters:
         between = links[np.ix_(alive, alive)]
         degree = between.sum(axis=1)
-        quality = float(np.trace(between) - np.sum(degree**2))
-        if len(alive) == 1:
-            yield alive, group, quality, np.nan
-            return
         gain = 2 * (between - np.outer(degree, degree))
         np.fill_diagonal(gain, -np.inf)
         first, second = np.unravel_index(np.argmax(gain), gain.shape)
-        # The merged pair's edges over those expected between groups of their degrees.
-        link_ratio = between[first, second] / max(degree[first] * degree[second], 1e-300)
-        yield alive, group, quality, float(link_ratio)
         keep, absorbed = alive[first], alive[second]
         links[keep] += links[absorbed]
         links[:, keep] += links[:, absorbed]
         group[group == absorbed] = keep
         alive.remove(absorbed)
+    return np.searchsorted(np.array(alive), group)
 
 
 def layout_epochs(n_rows):
@@ -398,21 +384,22 @@ def optimize_layout(graph, n_components, n_epochs, seed):
 def count_clusters(X, rows, max_clusters, seed):
     """How many clusters the neighbour graph of ``X[rows]`` holds: ``n_clusters="auto"``.
 
-    The rows (a sample of at most ``COUNT_ROWS``) are laid out as for the
-    initialisation, ``COUNT_LAYOUTS`` times from other seeds.  Each layout is
-    cut by k-means into many small pieces, and the pieces are merged along the
-    graph by :func:`merge_components`'s agglomeration, which gives a partition
-    and its modularity ``Q(K)`` for every number of clusters ``K``.  Splitting
-    one of ``K - 1`` clusters in two pays only if the halves share few edges:
-    halving a cluster of ``1/K`` of the graph's weight along no edge at all
-    raises Q by ``1 / (2 K^2)`` (the expected-edges term of Newman 2006,
-    eq. 2, falls by that much), while halving it where it is held together
-    loses the edges cut.  The number found is the largest ``K`` whose split
-    gained at least that much on the layouts' mean curve, and whose two
-    halves share at most ``CLEAN_SPLIT_LINK_RATIO`` of the edges expected
-    between groups of their degrees (a bar on the gain alone is too low for
-    a few large clusters, whose halves gain more).  (The maximum of Q
-    itself, also measured, keeps splitting: 13 clusters on 5 news topics.)
+    The rows (a sample of at most ``COUNT_ROWS``) get the fuzzy neighbour
+    graph of the initialisation and ``COUNT_LAYOUTS`` layouts of it.  Each
+    layout is cut by k-means into many small pieces, which are merged two at
+    a time along the graph (see :func:`_merge_by_link_ratio`), the pair most
+    linked first.  Each merge has
+    a link ratio: the edge weight between the pair over the weight expected
+    between groups of their degrees (the null model of Newman's modularity,
+    2006, eq. 2).  It is high while pieces of one cluster meet and low once
+    only separate clusters are left, whatever their sizes; the number found is
+    the largest whose split has a ratio, averaged over the layouts, of at most
+    ``SEPARATE_LINK_RATIO``, among partitions whose groups all hold at least
+    ``MIN_CLUSTER_SHARE`` of the rows (on average over the layouts).
+    (Modularity itself was measured too: its maximum kept splitting, 13
+    clusters for 5 news topics, and its gains per split, judged against a
+    cluster of average size, split the largest of four blobs of unequal
+    sizes and missed the smallest of seven.)
 
     Parameters
     ----------
@@ -430,11 +417,10 @@ def count_clusters(X, rows, max_clusters, seed):
     n_clusters : int
         The number found, in ``[1, max_clusters]``.
     search : dict of ndarray
-        ``n_clusters`` (the candidates ``1 .. n``), ``modularity`` (the mean
-        Q of each), ``split_gain`` (Q(K) - Q(K - 1) over ``1 / (2 K^2)``;
-        NaN for one cluster) and ``link_ratio`` (the edges between the two
-        groups the split made over the edges expected between them): the
-        curves a user can plot.
+        For each candidate number of clusters K (``"n_clusters"``, from 1),
+        the mean over the layouts of the graph's modularity with K clusters
+        (``"modularity"``) and of the link ratio of the split that made the
+        K-th (``"link_ratio"``, NaN for K = 1): the curves to plot.
     """
     random = np.random.default_rng(seed)
     if rows.shape[0] > COUNT_ROWS:
@@ -442,13 +428,10 @@ def count_clusters(X, rows, max_clusters, seed):
     n_rows = rows.shape[0]
     n_pieces = min(2 * max_clusters, n_rows // ROWS_PER_PIECE)
     if n_pieces < 2:
-        one = np.ones(1)
-        nothing = np.full(1, np.nan)
         return 1, {
-            "n_clusters": one.astype(int),
-            "modularity": 0 * one,
-            "split_gain": nothing,
-            "link_ratio": nothing,
+            "n_clusters": np.ones(1, dtype=int),
+            "modularity": np.zeros(1),
+            "link_ratio": np.full(1, np.nan),
         }
     points = X[rows].astype(np.float64)
     graph = fuzzy_neighbor_graph(points, min(N_NEIGHBORS, n_rows - 1))
@@ -456,30 +439,70 @@ def count_clusters(X, rows, max_clusters, seed):
         int(child.generate_state(1)[0])
         for child in np.random.SeedSequence(seed).spawn(COUNT_LAYOUTS - 1)
     ]
-    curves = np.zeros((COUNT_LAYOUTS, n_pieces))
-    ratios = np.zeros((COUNT_LAYOUTS, n_pieces))
-    for layout, layout_seed in enumerate(layout_seeds):
+    min_rows = MIN_CLUSTER_SHARE * n_rows
+    curves = []
+    for layout_seed in layout_seeds:
         embedding = optimize_layout(
             graph, min(N_COMPONENTS, n_rows - 2), layout_epochs(n_rows), layout_seed
         )
         pieces = KMeans(n_pieces, n_init=1, random_state=layout_seed).fit_predict(embedding)
-        for alive, _, quality, ratio in _agglomerate(graph, pieces, n_pieces):
-            curves[layout, len(alive) - 1] = quality
-            ratios[layout, len(alive) - 1] = ratio
-    candidates = np.arange(1, n_pieces + 1)
-    modularity_curve = curves.mean(axis=0)
-    split_gain = np.full(n_pieces, np.nan)
-    split_gain[1:] = np.diff(modularity_curve) * 2 * candidates[1:] ** 2
-    link_ratio = ratios.mean(axis=0)
-    searched = candidates <= max_clusters
-    worth_it = np.flatnonzero(
-        searched & (split_gain >= 1.0) & (link_ratio <= CLEAN_SPLIT_LINK_RATIO)
+        curves.append(_merge_by_link_ratio(graph, pieces, n_pieces))
+    # Candidates every layout reached (k-means may leave a piece empty).
+    n_candidates = min(max_clusters, *(curve[0].shape[0] for curve in curves))
+    modularity_curve, ratio_curve, smallest = (
+        np.mean([curve[part][:n_candidates] for curve in curves], axis=0) for part in range(3)
     )
-    n_clusters = int(candidates[worth_it[-1]]) if worth_it.size else 1
+    candidates = np.arange(1, n_candidates + 1)
+    # NaN at K = 1 is not below the bar.
+    separate = np.flatnonzero((ratio_curve <= SEPARATE_LINK_RATIO) & (smallest >= min_rows))
+    n_clusters = int(candidates[separate[-1]]) if separate.size else 1
     return n_clusters, {
-        "n_clusters": candidates[searched],
-        "modularity": modularity_curve[searched],
-        "split_gain": split_gain[searched],
-        "link_ratio": link_ratio[searched],
+        "n_clusters": candidates,
+        "modularity": modularity_curve,
+        "link_ratio": ratio_curve,
     }
 
+
+def _merge_by_link_ratio(graph, pieces, n_pieces):
+    """Merge the pieces of a partition two at a time, the pair most linked for its degrees first.
+
+    The link ratio of two groups is the edge weight between them over the
+    product of their degrees (the graph's total weight being 1).  Pairs tied
+    on it (pairs with no edge at all between them) merge the smallest first.
+
+    Returns
+    -------
+    modularity : ndarray of shape (n_levels,)
+        Newman's modularity of the partition into ``K`` groups at ``K - 1``.
+    link_ratio : ndarray of shape (n_levels,)
+        At ``K - 1``, the link ratio of the merge from ``K`` groups to
+        ``K - 1``: of the split that made the ``K``-th group (NaN at ``K = 1``).
+    smallest : ndarray of shape (n_levels,)
+        At ``K - 1``, the rows of the smallest of the ``K`` groups.
+    """
+    links = _cluster_links(graph, pieces, n_pieces)
+    links /= links.sum()
+    sizes = np.bincount(pieces, minlength=n_pieces)
+    alive = list(np.flatnonzero(sizes))  # a piece k-means left empty is no group
+    n_levels = len(alive)
+    modularity, link_ratio = np.zeros(n_levels), np.full(n_levels, np.nan)
+    smallest = np.zeros(n_levels)
+    while True:
+        between = links[np.ix_(alive, alive)]
+        degree = between.sum(axis=1)
+        level = len(alive) - 1
+        modularity[level] = np.trace(between) - np.sum(degree**2)
+        smallest[level] = sizes[alive].min()
+        if len(alive) == 1:
+            return modularity, link_ratio, smallest
+        ratio = between / np.maximum(np.outer(degree, degree), 1e-300)
+        np.fill_diagonal(ratio, -np.inf)
+        tied = np.argwhere(ratio >= ratio.max())
+        merged_sizes = sizes[alive][tied[:, 0]] + sizes[alive][tied[:, 1]]
+        first, second = tied[np.argmin(merged_sizes)]
+        link_ratio[level] = ratio[first, second]
+        keep, absorbed = alive[first], alive[second]
+        links[keep] += links[absorbed]
+        links[:, keep] += links[:, absorbed]
+        sizes[keep] += sizes[absorbed]
+        alive.remove(absorbed)
