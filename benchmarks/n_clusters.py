@@ -13,6 +13,7 @@ fit on the larger sets).
     OMP_NUM_THREADS=1 python benchmarks/n_clusters.py
     OMP_NUM_THREADS=1 python benchmarks/n_clusters.py --datasets digits bbc --seeds 0 1 2
     OMP_NUM_THREADS=1 python benchmarks/n_clusters.py --datasets digits bbc --models
+    OMP_NUM_THREADS=1 python benchmarks/n_clusters.py --criteria
 
 Synthetic sets: ``blobs-K-equal`` / ``blobs-K-unequal`` (K Gaussian blobs in
 20 dimensions, 3,000 rows; unequal sizes fall geometrically to 0.3 of the
@@ -25,8 +26,10 @@ import time
 import numpy as np
 import torch
 from clustering import SHARED_DATA, InitialClustering, load
+from sklearn.cluster import HDBSCAN
 from sklearn.datasets import make_blobs
-from sklearn.metrics import normalized_mutual_info_score
+from sklearn.metrics import normalized_mutual_info_score, silhouette_score
+from sklearn.mixture import GaussianMixture
 
 from sklearn_latent import (
     ClusterGANClustering,
@@ -36,7 +39,16 @@ from sklearn_latent import (
 )
 from sklearn_latent._base import seed_from_random_state
 from sklearn_latent._data import neighbor_space, resolve_metric
-from sklearn_latent._manifold import MAX_CLUSTERS, count_clusters
+from sklearn_latent._manifold import (
+    COUNT_ROWS,
+    MAX_CLUSTERS,
+    N_COMPONENTS,
+    N_NEIGHBORS,
+    count_clusters,
+    fuzzy_neighbor_graph,
+    layout_epochs,
+    optimize_layout,
+)
 from sklearn_latent.metrics import cluster_accuracy
 
 MODELS = [ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering]
@@ -68,12 +80,45 @@ def load_set(name):
     return load(name)
 
 
+def classical_criteria(points, true_k, seed):
+    """The number of clusters GMM BIC, silhouette and HDBSCAN pick on a layout of ``points``.
+
+    The layout is the search's first (same sample, graph and seed); BIC and
+    silhouette score full-covariance mixtures of 2 up to twice the number of
+    classes (3 restarts each), a bound only a benchmark knows.
+    """
+    rows = np.arange(points.shape[0])
+    if rows.shape[0] > COUNT_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, COUNT_ROWS, replace=False))
+    sample = points[rows].astype(np.float64)
+    graph = fuzzy_neighbor_graph(sample, N_NEIGHBORS)
+    layout = optimize_layout(graph, N_COMPONENTS, layout_epochs(rows.shape[0]), seed)
+    bic, silhouette = {}, {}
+    for k in range(2, 2 * true_k + 1):
+        mixture = GaussianMixture(k, covariance_type="full", n_init=3, random_state=seed)
+        labels = mixture.fit_predict(layout)
+        bic[k] = mixture.bic(layout)
+        silhouette[k] = silhouette_score(layout, labels) if len(set(labels)) > 1 else -1.0
+    density = HDBSCAN(min_cluster_size=max(2, rows.shape[0] // 100)).fit_predict(layout)
+    return {
+        "GMM BIC": min(bic, key=bic.get),
+        "silhouette": max(silhouette, key=silhouette.get),
+        "HDBSCAN": len(set(density) - {-1}),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=REAL + SYNTHETIC)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument(
         "--models", action="store_true", help="also fit every model with n_clusters='auto'"
+    )
+    parser.add_argument(
+        "--criteria",
+        action="store_true",
+        help="also the classical criteria on the search's first layout: GMM BIC and "
+        "silhouette over 2..2x the classes, HDBSCAN with clusters of 1 %% of the rows",
     )
     args = parser.parse_args()
     print(f"torch threads: {torch.get_num_threads()}")
@@ -108,6 +153,9 @@ def main():
                 f"| {normalized_mutual_info_score(truth, at_true):.3f} |",
                 flush=True,
             )
+            if args.criteria:
+                for criterion, number in classical_criteria(points, true_k, seed).items():
+                    print(f"| {name} | {true_k} | {seed} | {criterion} | {number} | | | | |")
             if args.models:
                 for model_class in MODELS:
                     start = time.perf_counter()

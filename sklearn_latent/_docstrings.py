@@ -11,8 +11,8 @@ import re
 SHARED_ENTRIES = {
     "max_clusters": """max_clusters : int, default=None
     The largest number of clusters ``n_clusters="auto"`` considers; None
-    means 50.  The search also stops at a tenth of the rows it lays out (a
-    sample of at most 5,000), so 400 rows hold at most 40 clusters.
+    means 50.  The search also stops at a fifth of the rows it lays out (a
+    sample of at most 5,000): 400 rows hold at most 80 clusters.
     Ignored when ``n_clusters`` is a number.""",
     "n_clusters_": """n_clusters_ : int
     The number of clusters fitted: ``n_clusters``, or the number found

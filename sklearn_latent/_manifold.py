@@ -79,7 +79,7 @@ COUNT_ROWS = 5_000
 #: by k-means into twice the largest number searched, in pieces of at least
 #: this many rows on average, which the graph's edges then merge.
 COUNT_LAYOUTS = 3
-ROWS_PER_PIECE = 10
+ROWS_PER_PIECE = 5
 #: A partition with a group of fewer than this share of the laid-out rows is
 #: no candidate (at 1 %, or with such groups merged into their neighbours
 #: first, Letter's 26 classes came out as 8 or 18; at 0.5 % as 23).

@@ -54,7 +54,7 @@ def test_the_search_stops_at_max_clusters():
 
 
 def test_too_few_rows_to_split_give_one_cluster():
-    X, _ = _blobs([6, 6])
+    X, _ = _blobs([4, 4])  # fewer than two pieces of 5 rows
     found, search = count_clusters(X, np.arange(X.shape[0]), max_clusters=50, seed=0)
     assert found == 1 and search["n_clusters"].tolist() == [1]
 
@@ -88,7 +88,7 @@ def test_a_warm_start_keeps_the_number_found(estimator_class):
 
 
 def test_the_same_seed_finds_the_same_number_and_labels(estimator_class):
-    X, _ = _blobs([300, 150, 80, 40])
+    X, _ = _blobs([120, 60, 40, 30])
     first = fast(estimator_class, n_clusters="auto", max_iter=2, random_state=3).fit(X)
     second = fast(estimator_class, n_clusters="auto", max_iter=2, random_state=3).fit(X)
     assert first.n_clusters_ == second.n_clusters_

@@ -928,6 +928,8 @@ def _must_refuse(name, default, value):
         return not isinstance(default, bool) and name != "verbose"  # verbose=True is sklearn's
     if isinstance(default, bool):
         return True
+    if name == "n_clusters" and isinstance(value, str):
+        return value != "auto"  # the number found in the data
     optional = value is None and name in ("random_state", "cluster_init")
     if isinstance(default, str):
         return not isinstance(value, str) and not optional
