@@ -216,7 +216,9 @@ class FittedParams(SimpleNamespace):
     reads any, and training and inference read them here, never the
     estimator's live parameters: ``set_params`` on a fitted model changes
     nothing until the next ``fit`` (as ``KMeans.predict`` uses
-    ``cluster_centers_``, whatever ``n_clusters`` says now).
+    ``cluster_centers_``, whatever ``n_clusters`` says now).  Once ``fit``
+    has sized the networks, ``n_clusters`` here is the number fitted
+    (``n_clusters_``), ``"auto"`` resolved.
     """
 
 

@@ -6,6 +6,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from conftest import fast
+from sklearn_latent import _manifold
 from sklearn_latent._manifold import count_clusters
 
 
@@ -38,13 +39,18 @@ def test_the_number_of_separate_blobs_is_found(sizes):
     assert ratio[found] <= 1 / 3 < ratio[found + 1]
 
 
-def test_a_few_stray_rows_are_no_cluster():
-    """A clump of under 0.5 % of the rows far from the rest is no cluster of its own."""
-    X, _ = _blobs([2000, 2000])
+def test_a_few_stray_rows_are_no_cluster(monkeypatch):
+    """A clump of fewer than MIN_CLUSTER_SHARE of the rows, far from the rest, is no cluster."""
+    # 2 % rather than the default 0.5 %, so that a small set holds a clump under the share
+    # that is still big enough (18 rows) to be its own 15-neighbour graph.
+    monkeypatch.setattr(_manifold, "MIN_CLUSTER_SHARE", 0.02)
+    X, _ = _blobs([500, 500])
     clump = 50.0 + 0.5 * np.random.default_rng(0).normal(size=(18, X.shape[1]))
-    X = np.vstack([X, clump.astype(np.float32)])  # 18 rows: their own 15-neighbour graph
+    X = np.vstack([X, clump.astype(np.float32)])
     found, _ = count_clusters(X, np.arange(X.shape[0]), max_clusters=20, seed=0)
     assert found == 2
+    monkeypatch.setattr(_manifold, "MIN_CLUSTER_SHARE", 0.0)
+    assert count_clusters(X, np.arange(X.shape[0]), max_clusters=20, seed=0)[0] == 3
 
 
 def test_the_search_stops_at_max_clusters():
@@ -74,14 +80,15 @@ def test_every_output_is_sized_by_the_number_found(estimator_class):
 
 def test_a_given_number_is_recorded_and_leaves_no_search(estimator_class):
     X, _ = _blobs([60] * 4)
-    model = fast(estimator_class, n_clusters="auto", random_state=0).fit(X)
+    model = fast(estimator_class, n_clusters="auto", max_iter=2, random_state=0).fit(X)
     model.set_params(n_clusters=3).fit(X)
     assert model.n_clusters_ == 3 and not hasattr(model, "n_clusters_search_")
 
 
 def test_a_warm_start_keeps_the_number_found(estimator_class):
     X, _ = _blobs([60] * 4)
-    model = fast(estimator_class, n_clusters="auto", warm_start=True, random_state=0).fit(X)
+    model = fast(estimator_class, n_clusters="auto", max_iter=2, warm_start=True, random_state=0)
+    model.fit(X)
     search = model.n_clusters_search_
     model.set_params(max_iter=1).fit(X[: X.shape[0] // 2])
     assert model.n_clusters_ == 4 and model.n_clusters_search_ is search
