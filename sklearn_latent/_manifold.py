@@ -21,6 +21,9 @@ tightest (the highest modularity) is kept.
 The mixture's confident assignments then anchor the model's cluster posterior
 during training (``BaseLatentClustering._recipe_loss``); the model's own
 objective shapes everything else, and its networks assign rows never seen here.
+
+For ``n_clusters="auto"``, :func:`count_clusters` reads the number of clusters
+off the same graph before the networks are built.
 """
 
 import numpy as np
