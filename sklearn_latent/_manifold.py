@@ -91,8 +91,9 @@ MIN_CLUSTER_SHARE = 0.005
 #: most this share of the weight expected between groups of their degrees.
 #: Measured (``benchmarks/n_clusters.py``, ``benchmarks/NOTES.md``): the two
 #: halves of one Gaussian blob 0.63-0.67; the split that makes the true number
-#: of clusters 0.00 on separate blobs, 0.18-0.28 on digits, MNIST-5k, BBC and
-#: Letter samples, 0.37 for MNIST-5k's tenth digit.
+#: of clusters 0.00 on separate blobs, 0.18-0.25 on digits, digits-unequal, BBC
+#: and letter-imbalanced, but 0.37 and 0.50 for MNIST-5k's ninth and tenth
+#: (two pairs of digits that share most of their neighbours).
 SEPARATE_LINK_RATIO = 1 / 3
 
 
