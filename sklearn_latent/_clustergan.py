@@ -245,8 +245,8 @@ class ClusterGANClustering(BaseGANClustering):
     def __init__(
         self,
         n_clusters=8,
-        max_clusters=None,
         *,
+        max_clusters=None,
         latent_dim=30,
         sigma=0.5,
         beta_n=10.0,

@@ -28,8 +28,8 @@ SHARED_ENTRIES = {
     for K = 1), and the graph's modularity with K clusters
     (``"modularity"``).  The number found is the largest K with a link
     ratio of at most 1/3 whose clusters all hold 0.5 % of the rows: plot
-    ``link_ratio`` against ``n_clusters`` to see
-    how clear that split is and where the next candidates lie.""",
+    ``link_ratio`` against ``n_clusters`` to see how clear that split is
+    and where the next candidates lie.""",
     "metric": """metric : {"auto", "euclidean", "cosine"}, default="auto"
     How rows are compared to find their neighbours, for the neighbour
     term and the manifold initialisation: by distance, or by angle

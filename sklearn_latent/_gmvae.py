@@ -216,8 +216,8 @@ class GMVAEClustering(BaseVAEClustering):
     def __init__(
         self,
         n_clusters=8,
-        max_clusters=None,
         *,
+        max_clusters=None,
         latent_dim=20,
         mixture_latent_dim=10,
         n_mc_samples=3,

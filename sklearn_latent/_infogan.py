@@ -296,8 +296,8 @@ class InfoGANClustering(BaseGANClustering):
     def __init__(
         self,
         n_clusters=8,
-        max_clusters=None,
         *,
+        max_clusters=None,
         latent_dim=62,
         n_continuous=2,
         categorical_weight=1.0,

@@ -226,8 +226,8 @@ class VaDEClustering(BaseVAEClustering):
     def __init__(
         self,
         n_clusters=8,
-        max_clusters=None,
         *,
+        max_clusters=None,
         latent_dim=10,
         likelihood="auto",
         pretrain_updates=300,
