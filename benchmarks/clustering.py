@@ -73,9 +73,9 @@ from sklearn_latent import (
     InfoGANClustering,
     VaDEClustering,
 )
-from sklearn_latent._base import seed_from_random_state
 from sklearn_latent._data import neighbor_space, resolve_metric
 from sklearn_latent._manifold import MIXTURE_INITS, initial_clustering
+from sklearn_latent._runtime import seed_from_random_state
 from sklearn_latent.metrics import cluster_accuracy
 
 #: Where the development sets that may not live in the repository are.

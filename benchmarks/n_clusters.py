@@ -37,7 +37,6 @@ from sklearn_latent import (
     InfoGANClustering,
     VaDEClustering,
 )
-from sklearn_latent._base import seed_from_random_state
 from sklearn_latent._data import neighbor_space, resolve_metric
 from sklearn_latent._manifold import (
     COUNT_ROWS,
@@ -49,6 +48,7 @@ from sklearn_latent._manifold import (
     layout_epochs,
     optimize_layout,
 )
+from sklearn_latent._runtime import seed_from_random_state
 from sklearn_latent.metrics import cluster_accuracy
 
 MODELS = [ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering]

@@ -36,8 +36,8 @@ from sklearn_latent import (
     InfoGANClustering,
     VaDEClustering,
 )
-from sklearn_latent._base import TrainingRandomness
 from sklearn_latent._data import make_row_source, nearest_neighbors
+from sklearn_latent._runtime import TrainingRandomness
 
 ESTIMATORS = (ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering)
 BATCH_SIZES = (64, 128, 256, 512, 1024, 2048)

@@ -1,9 +1,9 @@
 """Deep latent-variable clustering models as scikit-learn estimators."""
 
-from ._base import FitInterruptedWarning, TrainingDivergedError
 from ._clustergan import ClusterGANClustering
 from ._gmvae import GMVAEClustering
 from ._infogan import InfoGANClustering
+from ._trainer import FitInterruptedWarning, TrainingDivergedError
 from ._vade import VaDEClustering
 
 __all__ = [

@@ -8,10 +8,11 @@ from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import FLOAT32_MAX, seed_from_random_state
-from ._docstrings import fill_shared_entries
 from ._gan import BaseGANClustering
 from ._networks import HeadedNet, make_generator, make_trunk
+from ._params import fill_shared_entries
+from ._runtime import seed_from_random_state
+from ._validation import FLOAT32_MAX
 
 
 @fill_shared_entries
@@ -71,79 +72,26 @@ class ClusterGANClustering(BaseGANClustering):
         Weight of the ``z_n`` recovery term (paper: 10; 0 for Fashion-MNIST).
     beta_c : float, default=10.0
         Weight of the ``z_c`` recovery (cross-entropy) term (paper: 10).
-    loss : {"nonsaturating", "wgan-gp"}, default="nonsaturating"
-        Adversarial loss: the non-saturating GAN loss (Goodfellow et al. 2014)
-        or the paper's Wasserstein loss with gradient penalty.
+    loss : (shared)
     n_critic : int, default=1
         Discriminator steps per generator/encoder step (paper: 5).
-    gradient_penalty : float, default=10.0
-        Weight of the WGAN-GP gradient penalty, one interpolation per row
-        (used with ``loss="wgan-gp"``).
-    consistency_weight : float, default=10.0
-        Weight of the neighbour-agreement term on real rows; 0 turns it off
-        (and skips the nearest-neighbour search).
-    balance_weight : float, default=20.0
-        Weight of the cluster-balance term on real rows; 0 turns it off.
-    cluster_init : {"manifold"} or None, default="manifold"
-        How clusters start.  "manifold": before training, up to 10,000
-        training rows are laid out in 10 dimensions by UMAP's objective on
-        their 15-nearest-neighbour graph and a Gaussian mixture is fitted
-        there (the N2D recipe); rows the mixture assigns with probability at
-        least 0.9 anchor the cluster posterior during training (see
-        ``init_weight``).  None starts from random weights, as the paper does.
-        Skipped on a warm start and when partial labels are given.
-    init_weight : float, default=10.0
-        Weight of the cross-entropy between the cluster posterior of anchored
-        rows and their initial cluster; 0 turns it off.
-    manifold_weight : float, default=0.0
-        Weight of the Localized GAN smoothness term (Qi et al., CVPR 2018):
-        the squared rate of change of the cluster posterior along the
-        generator's tangent directions, ``||d p(G(z)) / dz||^2`` over the
-        continuous latent coordinates, by finite differences.  It regularises
-        along the manifold G charts rather than over the neighbour graph.
-        0 turns it off.
-    orthonormality_weight : float, default=0.0
-        Weight of the Localized GAN term ``||J^T J - I||^2`` on the Jacobian
-        J of G with respect to the continuous latent coordinates (in units of
-        their prior standard deviation), against mode collapse; the
-        official code uses 0.01.  0 turns it off.
-    label_weight : float, default=0.0
-        Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
-        ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
-        unlabelled rows) and adds this weight times the cross-entropy between
-        the labels and the cluster posterior of the labelled rows, so cluster
-        k becomes class k (10 is a good start, see ``benchmarks/NOTES.md``).
-    n_neighbors : int, default=10
-        Neighbours per row for the consistency term, found once per ``fit``
-        by Euclidean search on the input rows (on their top 50 singular
-        directions when they have more than 100 features): exact up to 20,000
-        training rows, among 20,000 random rows above.
+    gradient_penalty : (shared)
+    consistency_weight : (shared)
+    balance_weight : (shared)
+    cluster_init : (shared)
+    init_weight : (shared)
+    manifold_weight : (shared)
+    orthonormality_weight : (shared)
+    label_weight : (shared)
+    n_neighbors : (shared)
     metric : (shared)
-    hidden_units : tuple of int, default=None
-        Widths of the hidden layers of G, D and E.  None means two layers of
-        256, as in the paper's Pendigits nets, or of 128 on rows of more than
-        1,024 features (where they cost the most); with ``image_shape``, the
-        convolutional nets' dense layer of 1024 units.  With ``image_shape``
-        only the last width is used.
-    image_shape : tuple of (channels, height, width), default=None
-        Set it for images given as flattened rows to use the paper's
-        convolutional nets (conv 64 -> conv 128 -> FC; G mirrors them).
-    max_iter : int, default=None
-        Number of epochs (passes over the training rows).  None chooses the
-        number for about 500 updates (``ceil(n_samples / batch_size)`` per
-        epoch), between 1 and 200 epochs, so training time stops growing with
-        the number of rows.
-    n_iter_no_change : int, default=None
-        If set, hold out ``validation_fraction`` of the rows and stop when
-        their mean :meth:`score_samples` has not improved by ``tol`` for this
-        many epochs, keeping the best epoch's weights.  None trains
-        ``max_iter`` epochs on all rows.
-    validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
-    tol : float, default=1e-4
-        Smallest gain of the held-out score that counts as an improvement.
-    batch_size : int, default=256
-        Rows per mini-batch; batches are balanced so none has a single row.
+    hidden_units : (shared)
+    image_shape : (shared)
+    max_iter : (shared)
+    n_iter_no_change : (shared)
+    validation_fraction : (shared)
+    tol : (shared)
+    batch_size : (shared)
     learning_rate : float, default=1e-3
         Adam learning rate of D, and of G and E unless
         ``generator_learning_rate`` is set (paper: 1e-4).
@@ -155,29 +103,12 @@ class ClusterGANClustering(BaseGANClustering):
         How rows get clusters: the argmax of ``softmax(E_c(x))``, or k-means
         on the embedding ``E(x) = [softmax(z_c), z_n]`` as in the official
         code's evaluation (then there is no ``predict_proba``).
-    output_activation : {"auto", "sigmoid", "linear"}, default="auto"
-        Output of G: "auto" takes a sigmoid when the training data lie in
-        [0, 1] (pixels, min-max scaled rows), linear otherwise.
-    warm_start : bool, default=False
-        When True and the estimator is fitted, ``fit`` continues training the
-        fitted networks for ``max_iter`` more epochs and appends to
-        ``history_``: Adam continues from the moments the last fit left (at
-        the current learning rate and ``betas``), with new batches and noise.
-        The parameters that shape the networks, and the data's columns, must
-        stay as they were.  When False, every ``fit`` starts afresh.
-    precision : {"float32", "bfloat16"}, default="float32"
-        Precision of the training forward passes.  "bfloat16" runs them under
-        :func:`torch.autocast` (mixed precision: weights, optimiser state and
-        inference stay float32); it is meant for GPUs with bfloat16 units.
-    device : str, default="auto"
-        Torch device to train on: "auto" (CUDA, then MPS, then CPU), "cpu",
-        "cuda", "cuda:1", "mps".
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, the latent samples, batch order and
-        :meth:`sample`.  An int gives the same labels on the same machine (CPU).
-        The global NumPy and torch generators are never touched.
-    verbose : int, default=0
-        If positive, show a progress bar with the losses of each epoch.
+    output_activation : (shared)
+    warm_start : (shared)
+    precision : (shared)
+    device : (shared)
+    random_state : (shared)
+    verbose : (shared)
 
     Attributes
     ----------
@@ -281,41 +212,43 @@ class ClusterGANClustering(BaseGANClustering):
         random_state=None,
         verbose=0,
     ):
-        self.n_clusters = n_clusters
-        self.max_clusters = max_clusters
-        self.latent_dim = latent_dim
+        super().__init__(
+            n_clusters=n_clusters,
+            max_clusters=max_clusters,
+            latent_dim=latent_dim,
+            consistency_weight=consistency_weight,
+            balance_weight=balance_weight,
+            cluster_init=cluster_init,
+            init_weight=init_weight,
+            label_weight=label_weight,
+            n_neighbors=n_neighbors,
+            metric=metric,
+            hidden_units=hidden_units,
+            image_shape=image_shape,
+            max_iter=max_iter,
+            n_iter_no_change=n_iter_no_change,
+            validation_fraction=validation_fraction,
+            tol=tol,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            betas=betas,
+            warm_start=warm_start,
+            precision=precision,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            loss=loss,
+            n_critic=n_critic,
+            gradient_penalty=gradient_penalty,
+            manifold_weight=manifold_weight,
+            orthonormality_weight=orthonormality_weight,
+            generator_learning_rate=generator_learning_rate,
+            output_activation=output_activation,
+        )
         self.sigma = sigma
         self.beta_n = beta_n
         self.beta_c = beta_c
-        self.loss = loss
-        self.n_critic = n_critic
-        self.gradient_penalty = gradient_penalty
-        self.consistency_weight = consistency_weight
-        self.balance_weight = balance_weight
-        self.cluster_init = cluster_init
-        self.init_weight = init_weight
-        self.manifold_weight = manifold_weight
-        self.orthonormality_weight = orthonormality_weight
-        self.label_weight = label_weight
-        self.n_neighbors = n_neighbors
-        self.metric = metric
-        self.hidden_units = hidden_units
-        self.image_shape = image_shape
-        self.max_iter = max_iter
-        self.n_iter_no_change = n_iter_no_change
-        self.validation_fraction = validation_fraction
-        self.tol = tol
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.generator_learning_rate = generator_learning_rate
-        self.betas = betas
         self.cluster_assignment = cluster_assignment
-        self.output_activation = output_activation
-        self.warm_start = warm_start
-        self.precision = precision
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):

@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import FLOAT32_MAX, BaseLatentClustering
+from ._base import BaseLatentClustering
 from ._losses import (
     critic_loss,
     generator_loss,
@@ -40,6 +40,7 @@ from ._losses import (
     posterior_tangent_smoothness,
     tangent_orthonormality,
 )
+from ._validation import FLOAT32_MAX
 
 
 class BaseGANClustering(BaseLatentClustering):

@@ -11,10 +11,10 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval
 
-from ._base import FLOAT32_MAX
-from ._docstrings import fill_shared_entries
 from ._networks import HeadedNet, MLPTrunk, make_trunk
+from ._params import fill_shared_entries
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
+from ._validation import FLOAT32_MAX
 
 
 def _elbo(terms):
@@ -78,75 +78,29 @@ class GMVAEClustering(BaseVAEClustering):
         "cosine"``, weights in [0, 1] such as TF-IDF), which get a multinomial
         over the terms (the decoder of neural topic models; pass
         "multinomial" for raw term counts).
-    consistency_weight : float, default=10.0
-        Weight of the neighbour-agreement term on ``p(z | y)``; 0 turns it off.
-    balance_weight : float, default=20.0
-        Weight of the cluster-balance term on ``p(z | y)``; 0 turns it off.
-    cluster_init : {"manifold"} or None, default="manifold"
-        How clusters start.  "manifold": before training, up to 10,000
-        training rows are laid out in 10 dimensions by UMAP's objective on
-        their 15-nearest-neighbour graph and a Gaussian mixture is fitted
-        there (the N2D recipe); rows the mixture assigns with probability at
-        least 0.9 anchor the cluster posterior during training (see
-        ``init_weight``).  None starts from random weights, as the paper does.
-        Skipped on a warm start and when partial labels are given.
-    init_weight : float, default=10.0
-        Weight of the cross-entropy between the cluster posterior of anchored
-        rows and their initial cluster; 0 turns it off.
-    label_weight : float, default=0.0
-        Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
-        ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
-        unlabelled rows) and adds this weight times the cross-entropy between
-        the labels and the cluster posterior of the labelled rows, so cluster
-        k becomes class k (10 is a good start, see ``benchmarks/NOTES.md``).
-    n_neighbors : int, default=10
-        Neighbours per row for the consistency term (Euclidean search, exact
-        up to 20,000 training rows; see ``ClusterGANClustering``).
+    consistency_weight : (shared)
+    balance_weight : (shared)
+    cluster_init : (shared)
+    init_weight : (shared)
+    label_weight : (shared)
+    n_neighbors : (shared)
     metric : (shared)
-    hidden_units : tuple of int, default=None
-        Hidden widths of the recognition and decoder nets; None sizes them to
-        the input (two layers of 256, or of 128 on rows of more than 1,024
-        features; a 1024-unit dense layer for the convolutional nets).
-    image_shape : tuple of (channels, height, width), default=None
-        Set it for flattened images to use convolutional recognition and
-        decoder nets.
-    max_iter : int, default=None
-        Number of epochs (passes over the training rows).  None chooses the
-        number for about 500 updates (``ceil(n_samples / batch_size)`` per
-        epoch), between 1 and 200 epochs, so training time stops growing with
-        the number of rows.
-    n_iter_no_change : int, default=None
-        If set, hold out ``validation_fraction`` of the rows and stop when
-        their mean ELBO has not improved by ``tol`` nats for this many epochs,
-        keeping the best epoch's weights.  None trains ``max_iter`` epochs.
-    validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
-    tol : float, default=1e-4
-        Smallest gain of the held-out ELBO that counts as an improvement.
-    batch_size : int, default=256
-        Rows per mini-batch (paper: 50).
+    hidden_units : (shared)
+    image_shape : (shared)
+    max_iter : (shared)
+    n_iter_no_change : (shared)
+    validation_fraction : (shared)
+    tol : (shared)
+    batch_size : (shared)
     learning_rate : float, default=1e-3
         Adam learning rate (paper: 1e-4).
     betas : tuple of float, default=(0.9, 0.999)
         Adam's ``(beta1, beta2)`` (the papers': torch's and Keras's defaults).
-    warm_start : bool, default=False
-        When True and the estimator is fitted, ``fit`` continues training the
-        fitted networks for ``max_iter`` more epochs and appends to
-        ``history_``: Adam continues from the moments the last fit left (at
-        the current learning rate and ``betas``), with new batches and noise.
-        The parameters that shape the networks, and the data's columns, must
-        stay as they were.  When False, every ``fit`` starts afresh.
-    precision : {"float32", "bfloat16"}, default="float32"
-        Precision of the training forward passes.  "bfloat16" runs them under
-        :func:`torch.autocast` (mixed precision: weights, optimiser state and
-        inference stay float32); it is meant for GPUs with bfloat16 units.
-    device : str, default="auto"
-        Torch device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps".
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, sampling, batch order and :meth:`sample`.  The
-        global NumPy and torch generators are never touched.
-    verbose : int, default=0
-        If positive, show a progress bar with the losses of each epoch.
+    warm_start : (shared)
+    precision : (shared)
+    device : (shared)
+    random_state : (shared)
+    verbose : (shared)
 
     Attributes
     ----------
@@ -245,34 +199,36 @@ class GMVAEClustering(BaseVAEClustering):
         random_state=None,
         verbose=0,
     ):
-        self.n_clusters = n_clusters
-        self.max_clusters = max_clusters
-        self.latent_dim = latent_dim
+        super().__init__(
+            n_clusters=n_clusters,
+            max_clusters=max_clusters,
+            latent_dim=latent_dim,
+            consistency_weight=consistency_weight,
+            balance_weight=balance_weight,
+            cluster_init=cluster_init,
+            init_weight=init_weight,
+            label_weight=label_weight,
+            n_neighbors=n_neighbors,
+            metric=metric,
+            hidden_units=hidden_units,
+            image_shape=image_shape,
+            max_iter=max_iter,
+            n_iter_no_change=n_iter_no_change,
+            validation_fraction=validation_fraction,
+            tol=tol,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            betas=betas,
+            warm_start=warm_start,
+            precision=precision,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.mixture_latent_dim = mixture_latent_dim
         self.n_mc_samples = n_mc_samples
         self.free_bits = free_bits
         self.likelihood = likelihood
-        self.consistency_weight = consistency_weight
-        self.balance_weight = balance_weight
-        self.cluster_init = cluster_init
-        self.init_weight = init_weight
-        self.label_weight = label_weight
-        self.n_neighbors = n_neighbors
-        self.metric = metric
-        self.hidden_units = hidden_units
-        self.image_shape = image_shape
-        self.max_iter = max_iter
-        self.n_iter_no_change = n_iter_no_change
-        self.validation_fraction = validation_fraction
-        self.tol = tol
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.betas = betas
-        self.warm_start = warm_start
-        self.precision = precision
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):

@@ -19,7 +19,7 @@ of the three partitions the one whose clusters the graph's edges bind
 tightest (the highest modularity) is kept.
 
 The mixture's confident assignments then anchor the model's cluster posterior
-during training (``BaseLatentClustering._recipe_loss``); the model's own
+during training (:func:`~sklearn_latent._recipe.recipe_loss`); the model's own
 objective shapes everything else, and its networks assign rows never seen here.
 
 For ``n_clusters="auto"``, :func:`count_clusters` reads the number of clusters

@@ -12,6 +12,11 @@ while the global generator is neither read nor advanced.
 :func:`interruptions_deferred` holds Ctrl-C back while a fit completes what a
 finished training run still needs (its labels), so that an interruption
 cannot throw trained epochs away.
+
+Beside them: the ``device`` parameter resolved to a :class:`torch.device`
+(:func:`resolve_device`), the fit's random streams, all drawn from one seed
+(:class:`TrainingRandomness`, :func:`seed_from_random_state`), and mixed
+precision for a train step (:func:`autocast`).
 """
 
 import inspect
@@ -20,7 +25,13 @@ import threading
 from contextlib import contextmanager
 from functools import cache
 
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
 from torch.overrides import TorchFunctionMode
+
+#: Torch device types a model trains on.
+DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 #: torch functions and tensor methods that draw random numbers and take ``generator=``.
 _RANDOM_OPERATIONS = frozenset(
@@ -113,3 +124,97 @@ def interruptions_deferred():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def resolve_device(device):
+    """Map the ``device`` parameter to a :class:`torch.device`.
+
+    ``"auto"`` picks CUDA when present, then Apple MPS, then the CPU.
+    """
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device name; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        ) from exc
+    if resolved.type not in DEVICE_TYPES:
+        raise ValueError(
+            f"device={device!r} is not a device the model can compute on; use 'auto', 'cpu', "
+            "'cuda', 'cuda:N' or 'mps'."
+        )
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but this torch build sees no CUDA GPU; "
+            "use device='auto' to fall back to the CPU."
+        )
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA "
+            "GPU(s) are visible; use 'cuda' or a smaller index."
+        )
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but MPS is not available; use device='auto'."
+        )
+    return resolved
+
+
+def available_device(device):
+    """The device a loaded model runs on: the requested one if present, else CPU."""
+    try:
+        return resolve_device(device)
+    except ValueError:
+        return torch.device("cpu")
+
+
+class TrainingRandomness:
+    """The random streams of one ``fit``, all derived from one seed.
+
+    ``numpy`` shuffles rows on the host; ``torch`` draws latent samples and
+    other noise directly on the training device; ``initialization`` draws the
+    networks' initial weights (see :func:`~sklearn_latent._runtime.drawing_from`).
+    None touches the global NumPy or torch generators.
+    """
+
+    def __init__(self, seed, device):
+        self.seed = seed
+        self.numpy = np.random.default_rng(seed)
+        self.torch = torch.Generator(device=device)
+        self.torch.manual_seed(seed)
+        # The networks' initial weights, drawn on the CPU where they are built.
+        self.initialization = torch.Generator().manual_seed(seed)
+
+    def randn(self, *shape, device):
+        return torch.randn(*shape, generator=self.torch, device=device)
+
+    def rand(self, *shape, device):
+        return torch.rand(*shape, generator=self.torch, device=device)
+
+    def randint(self, high, shape, device):
+        return torch.randint(high, shape, generator=self.torch, device=device)
+
+
+def seed_from_random_state(random_state):
+    """An integer seed from ``random_state`` without touching NumPy's global RNG.
+
+    ``None`` draws fresh OS entropy (unlike ``check_random_state(None)``, which
+    would advance the global ``np.random`` state).
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def autocast(device, precision):
+    """Mixed precision for a train step's forward pass: bfloat16 if ``precision`` says so.
+
+    Train steps wrap their forward passes and losses in it and call
+    ``backward`` outside, as PyTorch's automatic mixed precision advises.
+    """
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")

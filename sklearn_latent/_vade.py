@@ -9,10 +9,11 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from ._base import TrainingDivergedError
 from ._data import as_tensor, take_rows
-from ._docstrings import fill_shared_entries
 from ._networks import HeadedNet, make_trunk
+from ._params import fill_shared_entries
+from ._recipe import anchored_means
+from ._trainer import TrainingDivergedError, run_updates
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 
 #: Rows of the pretrained embedding the mixture prior is fitted on, at most.
@@ -95,72 +96,29 @@ class VaDEClustering(BaseVAEClustering):
     pretrain_updates : int, default=300
         Autoencoder updates before the mixture prior is fitted; 0 fits the
         mixture on the embedding of the untrained encoder.
-    consistency_weight : float, default=10.0
-        Weight of the neighbour-agreement term on ``gamma``; 0 turns it off.
-    balance_weight : float, default=20.0
-        Weight of the cluster-balance term on ``gamma``; 0 turns it off.
-    cluster_init : {"manifold"} or None, default="manifold"
-        How clusters start.  "manifold": before training, up to 10,000
-        training rows are laid out in 10 dimensions by UMAP's objective on
-        their 15-nearest-neighbour graph and a Gaussian mixture is fitted
-        there (the N2D recipe); rows the mixture assigns with probability at
-        least 0.9 anchor ``gamma`` during training (see ``init_weight``) and
-        start the prior's components.  None starts from the pretrained
-        embedding alone, as the paper does.  Skipped on a warm start and
-        when partial labels are given.
-    init_weight : float, default=10.0
-        Weight of the cross-entropy between ``gamma`` of anchored rows and
-        their initial cluster; 0 turns it off.
-    label_weight : float, default=0.0
-        Semi-supervised fitting, off at 0.  Above 0, ``fit(X, y)`` reads
-        ``y`` as partial labels (a class in ``[0, n_clusters)``, -1 for
-        unlabelled rows) and adds this weight times the cross-entropy between
-        the labels and ``gamma`` of the labelled rows.
-    n_neighbors : int, default=10
-        Neighbours per row for the consistency term.
+    consistency_weight : (shared)
+    balance_weight : (shared)
+    cluster_init : (shared)
+    init_weight : (shared)
+    label_weight : (shared)
+    n_neighbors : (shared)
     metric : (shared)
-    hidden_units : tuple of int, default=None
-        Hidden widths of the encoder and decoder; None means two layers of
-        256, or of 128 on rows of more than 1,024 features (a 1024-unit dense
-        layer for the convolutional nets).
-    image_shape : tuple of (channels, height, width), default=None
-        Set it for images given as flattened rows to use convolutional nets.
-    max_iter : int, default=None
-        Number of epochs (passes over the training rows).  None chooses the
-        number for about 500 updates (``ceil(n_samples / batch_size)`` per
-        epoch), between 1 and 200 epochs, so training time stops growing with
-        the number of rows.
-    n_iter_no_change : int, default=None
-        If set, hold out ``validation_fraction`` of the rows and stop when
-        their mean ELBO has not improved by ``tol`` nats for this many epochs,
-        keeping the best epoch's weights.
-    validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
-    tol : float, default=1e-4
-        Smallest gain of the held-out ELBO that counts as an improvement.
-    batch_size : int, default=256
-        Rows per mini-batch (paper: 100).
+    hidden_units : (shared)
+    image_shape : (shared)
+    max_iter : (shared)
+    n_iter_no_change : (shared)
+    validation_fraction : (shared)
+    tol : (shared)
+    batch_size : (shared)
     learning_rate : float, default=1e-3
         Adam learning rate, for pretraining and training (paper: 2e-3).
     betas : tuple of float, default=(0.9, 0.999)
         Adam's ``(beta1, beta2)`` (the papers': torch's and Keras's defaults).
-    warm_start : bool, default=False
-        When True and the estimator is fitted, ``fit`` continues training the
-        fitted networks and prior for ``max_iter`` more epochs, without
-        pretraining again; Adam continues from the moments the last fit left
-        (at the current ``learning_rate`` and ``betas``).
-    precision : {"float32", "bfloat16"}, default="float32"
-        Precision of the training forward passes ("bfloat16" under
-        :func:`torch.autocast`, meant for GPUs).
-    device : str, default="auto"
-        Torch device to train on: "auto" (CUDA, then MPS, then CPU), "cpu",
-        "cuda", "cuda:1", "mps".
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, pretraining, the latent draws, batch
-        order and :meth:`sample`.  The global NumPy and torch generators are
-        never touched.
-    verbose : int, default=0
-        If positive, show a progress bar with the ELBO of each epoch.
+    warm_start : (shared)
+    precision : (shared)
+    device : (shared)
+    random_state : (shared)
+    verbose : (shared)
 
     Attributes
     ----------
@@ -253,32 +211,34 @@ class VaDEClustering(BaseVAEClustering):
         random_state=None,
         verbose=0,
     ):
-        self.n_clusters = n_clusters
-        self.max_clusters = max_clusters
-        self.latent_dim = latent_dim
+        super().__init__(
+            n_clusters=n_clusters,
+            max_clusters=max_clusters,
+            latent_dim=latent_dim,
+            consistency_weight=consistency_weight,
+            balance_weight=balance_weight,
+            cluster_init=cluster_init,
+            init_weight=init_weight,
+            label_weight=label_weight,
+            n_neighbors=n_neighbors,
+            metric=metric,
+            hidden_units=hidden_units,
+            image_shape=image_shape,
+            max_iter=max_iter,
+            n_iter_no_change=n_iter_no_change,
+            validation_fraction=validation_fraction,
+            tol=tol,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            betas=betas,
+            warm_start=warm_start,
+            precision=precision,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.likelihood = likelihood
         self.pretrain_updates = pretrain_updates
-        self.consistency_weight = consistency_weight
-        self.balance_weight = balance_weight
-        self.cluster_init = cluster_init
-        self.init_weight = init_weight
-        self.label_weight = label_weight
-        self.n_neighbors = n_neighbors
-        self.metric = metric
-        self.hidden_units = hidden_units
-        self.image_shape = image_shape
-        self.max_iter = max_iter
-        self.n_iter_no_change = n_iter_no_change
-        self.validation_fraction = validation_fraction
-        self.tol = tol
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.betas = betas
-        self.warm_start = warm_start
-        self.precision = precision
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
@@ -332,7 +292,7 @@ class VaDEClustering(BaseVAEClustering):
                 fitted.n_clusters,
                 covariance_type="diag",
                 reg_covar=reg_covar,
-                means_init=self._cluster_means(embedding, known_clusters),
+                means_init=anchored_means(embedding, known_clusters, fitted.n_clusters),
                 random_state=random.seed,
             ).fit(embedding)
         except ValueError:
@@ -347,42 +307,20 @@ class VaDEClustering(BaseVAEClustering):
             )
         return mixture.weights_, mixture.means_, mixture.covariances_
 
-    def _cluster_means(self, embedding, known_clusters):
-        """Each cluster's mean embedding over rows known to be in it; None unless all have some.
-
-        Starting the mixture there puts component k where the label or anchor
-        term will pull cluster k.
-        """
-        fitted = self._fitted_params
-        if known_clusters is None:
-            return None
-        clusters = np.arange(fitted.n_clusters)
-        if not np.isin(clusters, known_clusters).all():
-            return None
-        return np.stack([embedding[known_clusters == k].mean(axis=0) for k in clusters])
-
     def _pretrain_autoencoder(self, X, train_rows, random):
         """Fit the encoder's mean and the decoder as an autoencoder, on the likelihood."""
-        fitted = self._fitted_params
-        if fitted.pretrain_updates == 0:
-            return
         parameters = [
             *self.encoder_.parameters(),
             *self.decoder_.parameters(),
             *([] if self.decoder_scale_ is None else self.decoder_scale_.parameters()),
         ]
-        optimizer = self._adam(parameters, fitted.learning_rate)
-        batch_size = min(fitted.batch_size, train_rows.shape[0])
-        for module in self._modules():
-            module.train()
-        for _ in range(fitted.pretrain_updates):
-            # One batch at a time: a sparse or memory-mapped X is never copied whole.
-            picked = np.sort(random.numpy.choice(train_rows, batch_size, replace=False))
-            batch = as_tensor(take_rows(X, picked), self.device_)
-            with self._autocast():
-                decoded = self.decoder_(self._recognise(batch)[0])
-                loss = -self._reconstruction(decoded, batch).mean()
-            self._update(optimizer, loss)
+
+        def reconstruction_loss(batch):
+            decoded = self.decoder_(self._recognise(batch)[0])
+            return -self._reconstruction(decoded, batch).mean()
+
+        n_updates = self._fitted_params.pretrain_updates
+        run_updates(self, X, train_rows, parameters, reconstruction_loss, n_updates, random)
 
     def _recognise(self, X):
         """Mean and clamped log-variance of q(z | x)."""

@@ -1,5 +1,6 @@
 """Behaviour every estimator promises its users, beyond scikit-learn's checks."""
 
+import inspect
 import os
 import pickle
 import re
@@ -17,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from conftest import fast
+from sklearn_latent._params import SHARED_ENTRIES
 from sklearn_latent.metrics import cluster_accuracy
 
 
@@ -168,21 +170,18 @@ def test_feature_names_out_name_each_column(estimator_class, blobs):
     with pytest.raises(NotFittedError):
         model.get_feature_names_out()
     names = list(model.fit(X).get_feature_names_out())
-    prefix, width = {
-        "ClusterGANClustering": ("z_n", model.get_params()["latent_dim"]),
-        "GMVAEClustering": ("x_mean", model.get_params()["latent_dim"]),
-        "InfoGANClustering": ("code", model.get_params().get("n_continuous")),
-        "VaDEClustering": ("z_mean", model.get_params()["latent_dim"]),
-    }[estimator_class.__name__]
-    continuous = [f"{prefix}{i}" for i in range(width)]
-    # One order for every model: the cluster probabilities, where the embedding
-    # holds them, then the continuous coordinates.
-    variational = estimator_class.__name__ in ("GMVAEClustering", "VaDEClustering")
-    proba = [] if variational else ["proba0", "proba1", "proba2"]
-    assert names == proba + continuous
     Z = model.transform(X)
-    if proba:
+    assert len(names) == Z.shape[1] == len(set(names))
+    # One order for every model: the cluster probabilities, where the embedding
+    # holds them, then the continuous coordinates, numbered under one prefix.
+    n_proba = sum(name.startswith("proba") for name in names)
+    assert n_proba in (0, 3)
+    assert names[:n_proba] == [f"proba{k}" for k in range(n_proba)]
+    if n_proba:
         np.testing.assert_allclose(Z[:, :3], model.predict_proba(X), rtol=1e-5)
+    continuous = names[n_proba:]
+    prefix = continuous[0].rstrip("0123456789")
+    assert prefix and continuous == [f"{prefix}{i}" for i in range(len(continuous))]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -233,3 +232,12 @@ def test_docstring_describes_every_parameter_once(estimator_class):
         assert len(entries) == 1, (
             f"{estimator_class.__name__} documents {name} {len(entries)} times"
         )
+
+
+def test_shared_parameters_read_the_same_in_every_model(estimator_class):
+    """A parameter the models share is described in one set of words, the shared entry."""
+    doc = inspect.cleandoc(estimator_class.__doc__)
+    shared = [name for name in estimator_class().get_params() if name in SHARED_ENTRIES]
+    assert len(shared) >= 20
+    for name in shared:
+        assert SHARED_ENTRIES[name] in doc, f"{estimator_class.__name__} rewords {name}"

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import fast
 from sklearn_latent import ClusterGANClustering, InfoGANClustering
-from sklearn_latent._base import FittedParams
+from sklearn_latent._validation import FittedParams, check_params
 
 GANS = [ClusterGANClustering, InfoGANClustering]
 #: How each GAN records recovering the cluster code of its generated rows, and
@@ -21,7 +21,7 @@ CODE_RECOVERY = {
 @pytest.mark.parametrize("estimator_class", GANS, ids=lambda cls: cls.__name__)
 def test_generator_steps_on_the_first_of_every_n_critic_steps(estimator_class, n_critic):
     model = estimator_class(n_critic=n_critic)
-    model._fitted_params = FittedParams(**model._validate_params())  # what fit records and reads
+    model._fitted_params = FittedParams(**check_params(model))  # what fit records and reads
     optimizers = SimpleNamespace(critic_steps=0)
     turns = [model._generator_turn(optimizers) for _ in range(10)]
     assert turns == [step % n_critic == 0 for step in range(10)]

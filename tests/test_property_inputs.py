@@ -61,6 +61,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 from conftest import ESTIMATORS, FAST_PARAMS
 from sklearn_latent import FitInterruptedWarning, TrainingDivergedError
 from sklearn_latent import _base as base_module
+from sklearn_latent import _recipe as recipe_module
+from sklearn_latent import _trainer as trainer_module
+from sklearn_latent._validation import FittedParams
 
 settings.register_profile(
     "sklearn-latent-inputs",
@@ -858,25 +861,19 @@ def _initial_weights(model):
     return initial
 
 
-#: The weights of the terms that reach each GAN's cluster head.
-HEAD_WEIGHTS = {
-    "ClusterGANClustering": (
-        "beta_c",
-        "consistency_weight",
-        "balance_weight",
-        "init_weight",
-        "manifold_weight",
-    ),
-    "InfoGANClustering": (
-        "categorical_weight",
-        "consistency_weight",
-        "balance_weight",
-        "init_weight",
-        "manifold_weight",
-    ),
-    "GMVAEClustering": (),
-    "VaDEClustering": (),
-}
+def _head_weights(estimator_class):
+    """The weights of the terms that train the network a model assigns clusters with.
+
+    Read off the model's own declaration (``_cluster_posterior_weights``, with
+    the recipe's terms that reach the same network), or () for a model whose
+    objective always trains it.
+    """
+    model = estimator_class()
+    model._fitted_params = FittedParams(**model.get_params())
+    weights = model._cluster_posterior_weights()
+    if weights is None:
+        return ()
+    return (*weights, "consistency_weight", "balance_weight", "init_weight")
 
 
 @pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
@@ -893,7 +890,7 @@ def test_every_network_is_trained_or_fit_refuses(estimator_class, data):
     }
     if "n_critic" in defaults:
         params["n_critic"] = data.draw(st.integers(1, 12), label="n_critic")
-    head = HEAD_WEIGHTS[estimator_class.__name__]
+    head = _head_weights(estimator_class)
     for name in head:
         params[name] = data.draw(st.sampled_from([0.0, 1.0]), label=name)
     n_rows = data.draw(st.integers(8, len(GOOD_X)), label="n_rows")
@@ -1155,8 +1152,8 @@ class _StageInterrupt(KeyboardInterrupt):
 #: The stages of fit a Ctrl-C can hit, in order: before training, in it, after it.
 #: Each maps the call that is interrupted (counting from 1) to the epochs finished then.
 STAGES_BEFORE = [
-    "_validate_params",
-    "_validate_training_data",
+    "check_params",
+    "check_training_data",
     "_check_data_against_params",
     "_build",
     "neighbor_space",
@@ -1167,18 +1164,28 @@ STAGES_BEFORE = [
 STAGES_IN = {
     "_begin_epoch": lambda call, steps: call - 1,
     "_train_step": lambda call, steps: (call - 1) // steps,
-    "_check_finite": lambda call, steps: call - 1,
+    "check_finite": lambda call, steps: call - 1,
     # The first snapshot is the initial weights; the k-th ends epoch k - 1.
-    "_weights": lambda call, steps: max(call - 2, 0),
+    "snapshot_weights": lambda call, steps: max(call - 2, 0),
 }
 STAGES_AFTER = ["_fit_assignment", "_assign"]
+#: The stages that are functions of fit's components (where fit looks them up),
+#: not the model's methods.
+STAGE_MODULES = {
+    "check_params": base_module,
+    "check_training_data": base_module,
+    "neighbor_space": recipe_module,
+    "manifold_clusters": recipe_module,
+    "check_finite": trainer_module,
+    "snapshot_weights": trainer_module,
+}
 
 
 def _calls_in_fit(stage, max_iter, steps):
     """How many times an uninterrupted fit calls ``stage``."""
     if stage == "_train_step":
         return max_iter * steps
-    if stage == "_weights":
+    if stage == "snapshot_weights":
         return max_iter + 1
     return max_iter if stage in STAGES_IN else 1
 
@@ -1186,7 +1193,7 @@ def _calls_in_fit(stage, max_iter, steps):
 @contextlib.contextmanager
 def _interrupted(model, stage, call):
     """Within the block, the ``call``-th call of ``stage`` during fit raises Ctrl-C."""
-    owner = base_module if stage in ("neighbor_space", "manifold_clusters") else model
+    owner = STAGE_MODULES.get(stage, model)
     original, calls = getattr(owner, stage), []
 
     def interrupted(*args, **kwargs):

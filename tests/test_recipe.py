@@ -8,8 +8,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from conftest import fast
-from sklearn_latent import _base, _manifold
-from sklearn_latent._base import AUTO_MAX_EPOCHS, AUTO_UPDATES
+from sklearn_latent import _manifold, _networks
+from sklearn_latent._trainer import AUTO_MAX_EPOCHS, AUTO_UPDATES
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_max_iter_none_runs_a_budget_of_updates(n_rows, five_blobs):
 
 def test_default_hidden_layers_narrow_on_wide_rows(estimator_class, monkeypatch):
     """Wide rows get narrower default layers; given widths are kept whatever the input."""
-    monkeypatch.setattr(_base, "WIDE_ROW_FEATURES", 8)
+    monkeypatch.setattr(_networks, "WIDE_ROW_FEATURES", 8)
     X = np.random.default_rng(0).random((40, 9)).astype(np.float32)
     model = estimator_class(
         n_clusters=2, max_iter=1, batch_size=20, cluster_init=None, random_state=0

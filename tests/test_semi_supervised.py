@@ -6,8 +6,8 @@ import torch
 
 from conftest import fast
 from sklearn_latent import ClusterGANClustering, InfoGANClustering
-from sklearn_latent._base import TrainingRandomness
 from sklearn_latent._losses import posterior_tangent_smoothness, tangent_orthonormality
+from sklearn_latent._runtime import TrainingRandomness
 
 GANS = [ClusterGANClustering, InfoGANClustering]
 

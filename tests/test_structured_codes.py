@@ -11,8 +11,8 @@ from sklearn.model_selection import GridSearchCV
 
 from conftest import fail_on_gpu_sync, fast
 from sklearn_latent import InfoGANClustering
-from sklearn_latent._base import TrainingRandomness
 from sklearn_latent._code_graph import linear_gaussian_network_nll
+from sklearn_latent._runtime import TrainingRandomness
 from sklearn_latent.datasets import SHAPES_FACTOR_NAMES, make_shapes
 from sklearn_latent.metrics import factor_code_mutual_information, mutual_information_gap
 

@@ -12,11 +12,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import MinMaxScaler
 
 from conftest import fail_on_gpu_sync, fast
-from sklearn_latent import ClusterGANClustering, FitInterruptedWarning, TrainingDivergedError
-from sklearn_latent import _base as base_module
+from sklearn_latent import (
+    ClusterGANClustering,
+    FitInterruptedWarning,
+    TrainingDivergedError,
+    _trainer,
+)
 from sklearn_latent import _clustergan as clustergan_module
 from sklearn_latent import _data as data_module
-from sklearn_latent._base import TrainingRandomness
+from sklearn_latent._runtime import TrainingRandomness
 from sklearn_latent.metrics import cluster_accuracy
 
 
@@ -159,7 +163,7 @@ def test_warm_start_continues_adams_moments_at_the_new_learning_rate(estimator_c
 
     def first_step(batch, optimizers, random):
         if not seen:
-            seen.append(base_module._optimizer_state(optimizers))
+            seen.append(_trainer.optimizer_state(optimizers))
         return train_step(batch, optimizers, random)
 
     model._train_step = first_step

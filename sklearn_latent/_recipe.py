@@ -1,0 +1,202 @@
+"""The training recipe every model shares: neighbours, the manifold start, posterior terms.
+
+A deep clusterer trained from random weights on raw rows finds the coarse
+structure of the data slowly and differently for every seed; a neighbour
+graph of the rows already holds most of it.  The recipe is what the models
+take from that graph, in two parts:
+
+- :func:`prepare`, once per fit before the networks are built: the geometry
+  rows are compared in (``metric``), the number of clusters when
+  ``n_clusters="auto"`` (:func:`~sklearn_latent._manifold.count_clusters`),
+  each training row's ``n_neighbors`` nearest rows, and the anchors of the
+  manifold initialisation (:func:`~sklearn_latent._manifold.manifold_clusters`)
+  or the partial labels;
+- :func:`recipe_loss`, in every train step: the terms that pull the model's
+  cluster posterior of real rows towards that graph, weighted by the
+  parameters of :data:`RECIPE_PARAMETER_CONSTRAINTS`.
+
+A model opts in by adding ``self._recipe_loss(batch, proba)`` to the loss of
+the network behind its ``_cluster_proba``; the recipe declares its own
+parameters, which every model's ``__init__`` takes.
+"""
+
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._data import nearest_neighbors, neighbor_space, resolve_metric
+from ._losses import posterior_regularizer
+from ._manifold import MAX_CLUSTERS, count_clusters, manifold_clusters
+from ._validation import FLOAT32_MAX
+
+#: The recipe's parameters and their constraints (scikit-learn's form).
+RECIPE_PARAMETER_CONSTRAINTS = {
+    "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+    "metric": [StrOptions({"auto", "euclidean", "cosine"})],
+    "consistency_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+    "balance_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+    "cluster_init": [StrOptions({"manifold"}), None],
+    "init_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+    "label_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+}
+
+
+class RecipeSetup(NamedTuple):
+    """What :func:`prepare` found for one fit."""
+
+    #: The geometry neighbours were found in, ``"euclidean"`` or ``"cosine"``.
+    metric: str
+    #: The number of clusters to fit (``"auto"`` resolved).
+    n_clusters: int
+    #: The search behind ``n_clusters`` (``n_clusters_search_``), or None without one.
+    n_clusters_search: dict | None
+    #: Each row's nearest training rows, or None without the consistency term.
+    neighbors: np.ndarray | None
+    #: ``(rows, classes)`` of the labelled training rows, or None.
+    labeled: tuple | None
+    #: One initial cluster per row (-1 for none), or None without the manifold start.
+    anchors: np.ndarray | None
+
+
+def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=None):
+    """Find what the recipe's terms need, before the networks are built.
+
+    Parameters
+    ----------
+    fitted : FittedParams
+        The fit's checked parameters.
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        The training data.
+    train_rows : ndarray of int
+        The rows trained on (the validation rows excluded).
+    labels : ndarray of int or None
+        Partial labels, -1 where unknown.
+    seed : int
+        Seeds the neighbour search, the layouts and the mixtures.
+    warm_start : bool
+        Whether the fit continues a fitted model: then neither the number of
+        clusters nor the manifold start is searched again.
+    fitted_n_clusters : int, default=None
+        The number of clusters of the model a warm start continues.
+
+    Returns
+    -------
+    setup : RecipeSetup
+    """
+    metric = resolve_metric(fitted.metric, X)
+    initialise = (
+        labels is None
+        and fitted.cluster_init == "manifold"
+        and fitted.init_weight > 0
+        and not warm_start
+    )
+    count = fitted.n_clusters == "auto" and not warm_start
+    if fitted.consistency_weight > 0 or initialise or count:
+        points = neighbor_space(X, train_rows, seed, metric)
+    n_clusters, search = fitted.n_clusters, None
+    if count:
+        max_clusters = MAX_CLUSTERS if fitted.max_clusters is None else fitted.max_clusters
+        n_clusters, search = count_clusters(points, train_rows, max_clusters, seed)
+    elif n_clusters == "auto":
+        n_clusters = fitted_n_clusters  # a warm start keeps the number it found
+    neighbors = labeled = anchors = None
+    if fitted.consistency_weight > 0:
+        neighbors = nearest_neighbors(points, train_rows, fitted.n_neighbors, seed)
+    if labels is not None:
+        labeled_rows = train_rows[labels[train_rows] >= 0]
+        labeled = (labeled_rows, labels[labeled_rows]) if labeled_rows.size else None
+    elif initialise:
+        # Partial labels anchor the clusters to classes; without them the
+        # manifold initialisation anchors them to the neighbour graph's.
+        anchored_rows, clusters = manifold_clusters(points, train_rows, n_clusters, seed)
+        if anchored_rows.size:
+            anchors = np.full(X.shape[0], -1, dtype=np.int64)
+            anchors[anchored_rows] = clusters
+    return RecipeSetup(metric, n_clusters, search, neighbors, labeled, anchors)
+
+
+def recipe_loss(fitted, batch, proba, neighbor_proba, cluster_proba):
+    """The recipe's terms on the cluster posterior of a batch's real rows.
+
+    Weighted by the parameters of the same names:
+
+    - ``consistency_weight``: a row and one of its ``n_neighbors`` nearest
+      rows share a cluster (:func:`~sklearn_latent._losses.neighbor_disagreement`);
+    - ``balance_weight``: the batch uses the clusters as evenly as the
+      uniform cluster prior says (:func:`~sklearn_latent._losses.marginal_entropy_gap`);
+    - ``init_weight``: rows fall in the cluster the manifold initialisation
+      anchored them to (:mod:`sklearn_latent._manifold`), a cross-entropy
+      over the anchored rows of the batch;
+    - ``label_weight``: labelled rows fall in their class's cluster.
+
+    Parameters
+    ----------
+    fitted : FittedParams
+        The fit's checked parameters.
+    batch : TrainingBatch
+        The step's batch.
+    proba : tensor of shape (batch_size, n_clusters)
+        The model's cluster posterior of ``batch.rows``, in the graph of
+        the network it trains.
+    neighbor_proba : callable
+        Returns the posterior of ``batch.neighbors``; called only when
+        ``consistency_weight > 0``.
+    cluster_proba : callable
+        The model's cluster posterior of a tensor of rows, for the labelled rows.
+
+    Returns
+    -------
+    loss : tensor
+        The weighted sum, to add to the loss of the posterior's network.
+    record : dict
+        The unweighted, detached terms, for ``history_``.
+    """
+    loss, record = posterior_regularizer(
+        proba, neighbor_proba, fitted.consistency_weight, fitted.balance_weight
+    )
+    if batch.anchors is not None:
+        anchored = (batch.anchors >= 0).float()
+        log_proba = torch.log(proba.clamp_min(1e-8))
+        picked = log_proba.gather(1, batch.anchors.clamp_min(0)[:, None]).squeeze(1)
+        # A mean over the anchored rows only, without a host sync to count them.
+        disagreement = -(picked * anchored).sum() / anchored.sum().clamp_min(1.0)
+        loss = loss + fitted.init_weight * disagreement
+        record["init_disagreement"] = disagreement.detach()
+    if batch.labels is not None:
+        labeled_proba = cluster_proba(batch.labeled_rows)
+        cross_entropy = F.nll_loss(torch.log(labeled_proba.clamp_min(1e-8)), batch.labels)
+        loss = loss + fitted.label_weight * cross_entropy
+        record["label_cross_entropy"] = cross_entropy.detach()
+    return loss, record
+
+
+def anchored_means(embedding, known_clusters, n_clusters):
+    """Each cluster's mean embedding over the rows known to be in it; None unless all have some.
+
+    A model that starts cluster parameters of its own (a mixture prior's
+    means, DEC's centres) starts cluster k there, where the label or anchor
+    term will pull it.
+
+    Parameters
+    ----------
+    embedding : ndarray of shape (n_rows, n_dims)
+        The rows' embedding.
+    known_clusters : ndarray of int of shape (n_rows,) or None
+        The rows' anchors or labels (-1 for none), as ``_initialize`` receives them.
+    n_clusters : int
+        The number of clusters.
+
+    Returns
+    -------
+    means : ndarray of shape (n_clusters, n_dims) or None
+    """
+    if known_clusters is None:
+        return None
+    clusters = np.arange(n_clusters)
+    if not np.isin(clusters, known_clusters).all():
+        return None
+    return np.stack([embedding[known_clusters == k].mean(axis=0) for k in clusters])
