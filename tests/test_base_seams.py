@@ -146,9 +146,21 @@ def test_begin_epoch_runs_once_per_epoch_and_steps_read_rows_by_index(blobs):
     assert not hasattr(model, "_target"), "per-fit state is dropped after fit"
 
 
-def test_models_that_generate_have_sample_and_inverse_transform(estimator_class):
-    model = estimator_class()
-    assert hasattr(model, "sample") and hasattr(model, "inverse_transform")
+def test_sample_and_inverse_transform_exist_where_the_model_has_a_generator(estimator_class, blobs):
+    """A model with a generator samples and decodes rows; one without has neither method."""
+    X, _ = blobs
+    model = fast(estimator_class, n_clusters=3, max_iter=2, random_state=0).fit(X)
+    if model._generates():
+        rows, clusters = model.sample(4)
+        assert rows.shape == (4, X.shape[1]) and set(clusters) <= {0, 1, 2}
+    else:
+        assert not hasattr(model, "sample")
+        with pytest.raises(AttributeError, match="sample"):
+            model.sample(4)
+    if model._decodes():
+        assert model.inverse_transform(model.transform(X[:4])).shape == (4, X.shape[1])
+    else:
+        assert not hasattr(model, "inverse_transform")
 
 
 def test_infogan_stops_early_on_its_score(blobs):

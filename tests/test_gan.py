@@ -4,11 +4,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import fast
+from conftest import ESTIMATORS, fast
 from sklearn_latent import ClusterGANClustering, InfoGANClustering
+from sklearn_latent._gan import BaseGANClustering
 from sklearn_latent._validation import FittedParams, check_params
 
-GANS = [ClusterGANClustering, InfoGANClustering]
+#: The models trained as a game, found by their layer.
+GANS = [cls for cls in ESTIMATORS if issubclass(cls, BaseGANClustering)]
 #: How each GAN records recovering the cluster code of its generated rows, and
 #: whether that record falls (-1: a loss) or rises (+1: an information bound).
 CODE_RECOVERY = {

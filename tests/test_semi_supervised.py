@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import fast
-from sklearn_latent import ClusterGANClustering, InfoGANClustering
+from conftest import ESTIMATORS, fast
+from sklearn_latent import ClusterGANClustering
+from sklearn_latent._gan import BaseGANClustering
 from sklearn_latent._losses import posterior_tangent_smoothness, tangent_orthonormality
 from sklearn_latent._runtime import TrainingRandomness
 
-GANS = [ClusterGANClustering, InfoGANClustering]
+#: The models trained as a game, found by their layer.
+GANS = [cls for cls in ESTIMATORS if issubclass(cls, BaseGANClustering)]
 
 
 @pytest.fixture(scope="module")
