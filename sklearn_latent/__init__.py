@@ -1,6 +1,7 @@
 """Deep latent-variable clustering models as scikit-learn estimators."""
 
 from ._clustergan import ClusterGANClustering
+from ._dec import DECClustering
 from ._gmvae import GMVAEClustering
 from ._infogan import InfoGANClustering
 from ._trainer import FitInterruptedWarning, TrainingDivergedError
@@ -8,6 +9,7 @@ from ._vade import VaDEClustering
 
 __all__ = [
     "ClusterGANClustering",
+    "DECClustering",
     "FitInterruptedWarning",
     "GMVAEClustering",
     "InfoGANClustering",

@@ -6,6 +6,7 @@ from sklearn.datasets import make_blobs
 
 from sklearn_latent import (
     ClusterGANClustering,
+    DECClustering,
     GMVAEClustering,
     InfoGANClustering,
     VaDEClustering,
@@ -41,6 +42,14 @@ FAST_PARAMS = {
         "learning_rate": 2e-3,
     },
     VaDEClustering: {
+        "latent_dim": 2,
+        "pretrain_updates": 20,
+        "hidden_units": (32, 32),
+        "max_iter": 20,
+        "batch_size": 32,
+        "learning_rate": 2e-3,
+    },
+    DECClustering: {
         "latent_dim": 2,
         "pretrain_updates": 20,
         "hidden_units": (32, 32),
