@@ -155,18 +155,19 @@ class BaseLatentClustering(
     """Template for deep latent-variable clustering estimators.
 
     Not for direct use: subclasses declare every parameter in their own
-    ``__init__``, pass the shared ones (those of ``_parameter_constraints``
-    here) to ``super().__init__``, and implement the model hooks listed in
-    the module docstring.
+    ``__init__`` signature, pass them to ``super().__init__`` to be stored
+    (``super().__init__(**model_parameters(locals()))``), and implement the
+    model hooks listed in the module docstring.
     """
 
     _parameter_constraints = {**SHARED_PARAMETER_CONSTRAINTS, **RECIPE_PARAMETER_CONSTRAINTS}
     _sequence_constraints = SEQUENCE_CONSTRAINTS
 
-    def __init__(self, **shared_params):
+    def __init__(self, **params):
         # Stored untouched, as scikit-learn's estimators do; each model declares
-        # them, with its defaults, in its own signature (get_params reads it).
-        for name, value in shared_params.items():
+        # them, with its defaults, in its own signature (get_params reads it) and
+        # passes them here (``_params.model_parameters``).
+        for name, value in params.items():
             setattr(self, name, value)
 
     # ------------------------------------------------------------------ hooks

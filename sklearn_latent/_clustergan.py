@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ._gan import BaseGANClustering
 from ._networks import HeadedNet, make_generator, make_trunk
-from ._params import fill_shared_entries
+from ._params import fill_shared_entries, model_parameters
 from ._runtime import seed_from_random_state
 from ._validation import FLOAT32_MAX
 
@@ -212,43 +212,7 @@ class ClusterGANClustering(BaseGANClustering):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_clusters=n_clusters,
-            max_clusters=max_clusters,
-            latent_dim=latent_dim,
-            consistency_weight=consistency_weight,
-            balance_weight=balance_weight,
-            cluster_init=cluster_init,
-            init_weight=init_weight,
-            label_weight=label_weight,
-            n_neighbors=n_neighbors,
-            metric=metric,
-            hidden_units=hidden_units,
-            image_shape=image_shape,
-            max_iter=max_iter,
-            n_iter_no_change=n_iter_no_change,
-            validation_fraction=validation_fraction,
-            tol=tol,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            betas=betas,
-            warm_start=warm_start,
-            precision=precision,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            loss=loss,
-            n_critic=n_critic,
-            gradient_penalty=gradient_penalty,
-            manifold_weight=manifold_weight,
-            orthonormality_weight=orthonormality_weight,
-            generator_learning_rate=generator_learning_rate,
-            output_activation=output_activation,
-        )
-        self.sigma = sigma
-        self.beta_n = beta_n
-        self.beta_c = beta_c
-        self.cluster_assignment = cluster_assignment
+        super().__init__(**model_parameters(locals()))
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):

@@ -10,7 +10,7 @@ from torch import nn
 
 from ._base import BaseLatentClustering
 from ._networks import HeadedNet, make_generator, make_trunk
-from ._params import fill_shared_entries
+from ._params import fill_shared_entries, model_parameters
 from ._recipe import anchored_means
 from ._runtime import drawing_from
 from ._trainer import TrainingDivergedError, run_updates
@@ -228,35 +228,7 @@ class DECClustering(BaseLatentClustering):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_clusters=n_clusters,
-            max_clusters=max_clusters,
-            latent_dim=latent_dim,
-            consistency_weight=consistency_weight,
-            balance_weight=balance_weight,
-            cluster_init=cluster_init,
-            init_weight=init_weight,
-            label_weight=label_weight,
-            n_neighbors=n_neighbors,
-            metric=metric,
-            hidden_units=hidden_units,
-            image_shape=image_shape,
-            max_iter=max_iter,
-            n_iter_no_change=n_iter_no_change,
-            validation_fraction=validation_fraction,
-            tol=tol,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            betas=betas,
-            warm_start=warm_start,
-            precision=precision,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.alpha = alpha
-        self.pretrain_updates = pretrain_updates
-        self.reconstruction_weight = reconstruction_weight
+        super().__init__(**model_parameters(locals()))
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):

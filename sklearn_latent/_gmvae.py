@@ -12,7 +12,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from ._networks import HeadedNet, MLPTrunk, make_trunk
-from ._params import fill_shared_entries
+from ._params import fill_shared_entries, model_parameters
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 from ._validation import FLOAT32_MAX
 
@@ -199,36 +199,7 @@ class GMVAEClustering(BaseVAEClustering):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_clusters=n_clusters,
-            max_clusters=max_clusters,
-            latent_dim=latent_dim,
-            consistency_weight=consistency_weight,
-            balance_weight=balance_weight,
-            cluster_init=cluster_init,
-            init_weight=init_weight,
-            label_weight=label_weight,
-            n_neighbors=n_neighbors,
-            metric=metric,
-            hidden_units=hidden_units,
-            image_shape=image_shape,
-            max_iter=max_iter,
-            n_iter_no_change=n_iter_no_change,
-            validation_fraction=validation_fraction,
-            tol=tol,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            betas=betas,
-            warm_start=warm_start,
-            precision=precision,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.mixture_latent_dim = mixture_latent_dim
-        self.n_mc_samples = n_mc_samples
-        self.free_bits = free_bits
-        self.likelihood = likelihood
+        super().__init__(**model_parameters(locals()))
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):

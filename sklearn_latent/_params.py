@@ -211,3 +211,15 @@ def fill_shared_entries(cls):
     if cls.__doc__ is not None:  # None under python -OO
         cls.__doc__ = _SHARED_LINE.sub(entry, cls.__doc__)
     return cls
+
+
+def model_parameters(init_locals):
+    """The arguments of a model's ``__init__``, read from its ``locals()`` first thing.
+
+    Every model declares each of its parameters, with its default, in its
+    own ``__init__`` signature, which scikit-learn's ``get_params`` reads,
+    and hands them all to the base to store untouched:
+    ``super().__init__(**model_parameters(locals()))``.  (``__class__`` is
+    the cell ``super()`` reads, not a parameter.)
+    """
+    return {name: value for name, value in init_locals.items() if name not in ("self", "__class__")}

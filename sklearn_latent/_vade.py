@@ -11,7 +11,7 @@ from torch import nn
 
 from ._data import as_tensor, take_rows
 from ._networks import HeadedNet, make_trunk
-from ._params import fill_shared_entries
+from ._params import fill_shared_entries, model_parameters
 from ._recipe import anchored_means
 from ._trainer import TrainingDivergedError, run_updates
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
@@ -211,34 +211,7 @@ class VaDEClustering(BaseVAEClustering):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_clusters=n_clusters,
-            max_clusters=max_clusters,
-            latent_dim=latent_dim,
-            consistency_weight=consistency_weight,
-            balance_weight=balance_weight,
-            cluster_init=cluster_init,
-            init_weight=init_weight,
-            label_weight=label_weight,
-            n_neighbors=n_neighbors,
-            metric=metric,
-            hidden_units=hidden_units,
-            image_shape=image_shape,
-            max_iter=max_iter,
-            n_iter_no_change=n_iter_no_change,
-            validation_fraction=validation_fraction,
-            tol=tol,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            betas=betas,
-            warm_start=warm_start,
-            precision=precision,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.likelihood = likelihood
-        self.pretrain_updates = pretrain_updates
+        super().__init__(**model_parameters(locals()))
 
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):

@@ -54,8 +54,12 @@ def test_papers_wgan_gp_recipe_trains(estimator_class, blobs):
 def test_generator_learning_rate_sets_the_generators_optimiser_only(estimator_class, blobs):
     X, _ = blobs
     model = fast(estimator_class, n_clusters=3, max_iter=1, generator_learning_rate=0.05)
+    made, make = [], model._make_optimizers
+    model._make_optimizers = lambda: made.append(make()) or made[-1]
     model.fit(X)
-    optimizers = model._make_optimizers()
+    del model._make_optimizers
+    (optimizers,) = made  # the optimisers fit trained with
     assert optimizers.generator.param_groups[0]["lr"] == 0.05
     assert optimizers.critic.param_groups[0]["lr"] == model.learning_rate
     assert optimizers.critic.param_groups[0]["betas"] == tuple(model.betas)
+    assert optimizers.generator.state and optimizers.critic.state, "both took steps"

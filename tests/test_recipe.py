@@ -59,7 +59,8 @@ def test_manifold_clusters_take_any_training_input(five_blobs, make_input):
 )
 def test_manifold_clusters_on_degenerate_inputs_return_valid_anchors(X):
     rows, clusters = _manifold.manifold_clusters(X.astype(np.float32), np.arange(len(X)), 3, 0)
-    assert rows.shape == clusters.shape
+    # Without clear structure every row is anchored, so init_weight still trains.
+    assert rows.shape == clusters.shape == (len(X),)
     assert np.all((clusters >= 0) & (clusters < 3))
 
 
