@@ -69,6 +69,7 @@ from sklearn.utils import check_array
 
 from sklearn_latent import (
     ClusterGANClustering,
+    DECClustering,
     GMVAEClustering,
     InfoGANClustering,
     VaDEClustering,
@@ -80,7 +81,7 @@ from sklearn_latent.metrics import cluster_accuracy
 
 #: Where the development sets that may not live in the repository are.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-DEEP_MODELS = ("ClusterGAN", "GMVAE", "InfoGAN", "VaDE")
+DEEP_MODELS = ("ClusterGAN", "GMVAE", "InfoGAN", "VaDE", "DEC")
 PEERS = ("UMAP+GMM", "KMeans", "GaussianMixture", "Ward")
 
 
@@ -247,6 +248,8 @@ def make_model(name, n_clusters, seed, params):
         return InfoGANClustering(n_clusters=n_clusters, random_state=seed, **params)
     if name == "VaDE":
         return VaDEClustering(n_clusters=n_clusters, random_state=seed, **params)
+    if name == "DEC":
+        return DECClustering(n_clusters=n_clusters, random_state=seed, **params)
     if name == "KMeans":
         return KMeans(n_clusters, n_init=10, random_state=seed)
     if name == "GaussianMixture":

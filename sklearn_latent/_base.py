@@ -101,14 +101,12 @@ search does not oversubscribe the machine.
 """
 
 import copy
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
@@ -123,16 +121,16 @@ from ._runtime import (
     autocast,
     available_device,
     drawing_from,
-    interruptions_deferred,
     resolve_device,
     seed_from_random_state,
 )
 from ._trainer import (
-    FitInterruptedWarning,
+    finish_fit,
     load_fitted_weights,
     load_optimizer_state,
     split_validation,
     train,
+    warn_empty_clusters,
 )
 from ._validation import (
     FittedParams,
@@ -279,7 +277,7 @@ class BaseLatentClustering(
         # (a warm start trains copies), so restoring the attribute dict, taken
         # before validation resets n_features_in_, restores the old model.
         # Once _fit returns, at least one epoch finished, and Ctrl-C no longer
-        # fails the fit (_train_loop and _finish_fit keep the trained model).
+        # fails the fit (the trainer's train and finish_fit keep the trained model).
         # The callback context comes first so that a restore keeps it for teardown.
         init_callback_context(self, self.max_iter)
         previous_state = dict(vars(self))
@@ -293,8 +291,8 @@ class BaseLatentClustering(
             self._fit_progress = FitProgress(self, X, y)
             self._fit_progress.begin_fit()
             self._fit(X, labels, warm_start)
-            self._finish_fit(X)
-            self._warn_empty_clusters()
+            finish_fit(self, X)
+            warn_empty_clusters(self)
         except BaseException:
             vars(self).clear()
             vars(self).update(previous_state)
@@ -302,56 +300,6 @@ class BaseLatentClustering(
         finally:
             vars(self).pop("_fit_progress", None)
         return self
-
-    def _warn_empty_clusters(self):
-        """Say so when training left clusters without a row: the user asked for more."""
-        n_clusters = self._fitted_params.n_clusters
-        empty = np.flatnonzero(np.bincount(self.labels_, minlength=n_clusters) == 0)
-        if not empty.size:
-            return
-        shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
-        warnings.warn(
-            f"{type(self).__name__} found {n_clusters - empty.size} non-empty clusters of the "
-            f"n_clusters={n_clusters} asked for: no training row falls in cluster(s) {shown}. "
-            "The data may hold fewer clusters; lower n_clusters, or train longer (max_iter).",
-            ConvergenceWarning,
-            stacklevel=4,  # the caller of fit, past fit's with_callbacks wrapper
-        )
-
-    def _finish_fit(self, X):
-        """Labels from the trained model, then the fit's callbacks end; Ctrl-C cannot undo it.
-
-        Training finished at least one epoch when this runs, and the README
-        promises the model as of the last finished epoch: an interruption here
-        (e.g. in ClusterGAN's k-means) warns and completes what is missing
-        with further Ctrl-C held back, so ``labels_`` are those of an
-        uninterrupted fit.
-        """
-        done = set()
-
-        def complete():
-            if "assignment" not in done:
-                self._fit_assignment(X)
-                done.add("assignment")
-            if "labels" not in done:
-                self.labels_ = self._assign(X, method="fit")
-                done.add("labels")
-            if "callbacks" not in done:
-                done.add("callbacks")  # once only, even if interrupted: a callback may record
-                self._fit_progress.end_fit()
-
-        try:
-            complete()
-        except KeyboardInterrupt:
-            with interruptions_deferred():
-                warnings.warn(
-                    f"{type(self).__name__}.fit was interrupted after its last epoch (epoch "
-                    f"{self.n_iter_}) finished; the model is kept as of that epoch, and its "
-                    "labels_ were completed before fit returned.",
-                    FitInterruptedWarning,
-                    stacklevel=4,  # the caller of fit, past fit's with_callbacks wrapper
-                )
-                complete()
 
     #: The parameters that are Adam learning rates (None: not set, another one applies).
     _learning_rate_parameters = ("learning_rate",)

@@ -6,7 +6,8 @@ with an error that names the fix (:func:`check_finite`), snapshots the
 weights and the optimisers' state after each epoch so that Ctrl-C keeps the
 last whole one, and stops early on a held-out score (:class:`EarlyStopping`).
 :func:`split_validation` draws the held-out rows and :func:`epoch_budget`
-the number of epochs; :func:`run_updates` runs a pretraining stage.
+the number of epochs; :func:`run_updates` runs a pretraining stage, and
+:func:`finish_fit` the labels once training is over.
 """
 
 import copy
@@ -17,6 +18,7 @@ from numbers import Real
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from ._data import as_tensor, take_rows
@@ -254,6 +256,58 @@ def run_updates(model, X, train_rows, parameters, loss_of_batch, n_updates, rand
         with model._autocast():
             loss = loss_of_batch(batch)
         model._update(optimizer, loss)
+
+
+def warn_empty_clusters(model):
+    """Say so when training left clusters without a row: the user asked for more."""
+    n_clusters = model._fitted_params.n_clusters
+    empty = np.flatnonzero(np.bincount(model.labels_, minlength=n_clusters) == 0)
+    if not empty.size:
+        return
+    shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
+    warnings.warn(
+        f"{type(model).__name__} found {n_clusters - empty.size} non-empty clusters of the "
+        f"n_clusters={n_clusters} asked for: no training row falls in cluster(s) {shown}. "
+        "The data may hold fewer clusters; lower n_clusters, or train longer (max_iter).",
+        ConvergenceWarning,
+        stacklevel=4,  # the caller of fit, past fit's with_callbacks wrapper
+    )
+
+
+def finish_fit(model, X):
+    """Labels from the trained model, then the fit's callbacks end; Ctrl-C cannot undo it.
+
+    Training finished at least one epoch when this runs, and the README
+    promises the model as of the last finished epoch: an interruption here
+    (e.g. in ClusterGAN's k-means) warns and completes what is missing
+    with further Ctrl-C held back, so ``labels_`` are those of an
+    uninterrupted fit.
+    """
+    done = set()
+
+    def complete():
+        if "assignment" not in done:
+            model._fit_assignment(X)
+            done.add("assignment")
+        if "labels" not in done:
+            model.labels_ = model._assign(X, method="fit")
+            done.add("labels")
+        if "callbacks" not in done:
+            done.add("callbacks")  # once only, even if interrupted: a callback may record
+            model._fit_progress.end_fit()
+
+    try:
+        complete()
+    except KeyboardInterrupt:
+        with interruptions_deferred():
+            warnings.warn(
+                f"{type(model).__name__}.fit was interrupted after its last epoch (epoch "
+                f"{model.n_iter_}) finished; the model is kept as of that epoch, and its "
+                "labels_ were completed before fit returned.",
+                FitInterruptedWarning,
+                stacklevel=4,  # the caller of fit, past fit's with_callbacks wrapper
+            )
+            complete()
 
 
 def check_finite(model, record, epoch):
