@@ -114,6 +114,7 @@ from ._data import make_row_source
 from ._inference import INFERENCE_BATCH_SIZE, finite_or_raise, inference_mode, run_batched
 from ._networks import default_hidden_units
 from ._params import SEQUENCE_CONSTRAINTS, SHARED_PARAMETER_CONSTRAINTS
+from ._partitions import accepts_dask
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
 from ._recipe import RECIPE_PARAMETER_CONSTRAINTS, prepare, recipe_loss
 from ._runtime import (
@@ -416,13 +417,15 @@ class BaseLatentClustering(
         return autocast(self.device_, self._fitted_params.precision)
 
     # ------------------------------------------------------------- inference
+    @accepts_dask
     def predict(self, X):
         """Cluster index of each row.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows to assign.
+            Rows to assign.  A dask array or DataFrame gives a dask result,
+            computed partition by partition on its workers.
 
         Returns
         -------
@@ -435,13 +438,14 @@ class BaseLatentClustering(
         """Cluster labels for validated rows: the most probable cluster."""
         return self._infer(method, self._cluster_proba, X).argmax(axis=1)
 
+    @accepts_dask
     def predict_proba(self, X):
         """Probability of each cluster for each row.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows to assign.
+            Rows to assign (a dask collection: as in :meth:`predict`).
 
         Returns
         -------
@@ -450,13 +454,14 @@ class BaseLatentClustering(
         """
         return self._infer("predict_proba", self._cluster_proba, self._validate_input(X))
 
+    @accepts_dask
     def transform(self, X):
         """Embed rows in the model's latent space.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows to embed.
+            Rows to embed (a dask collection: as in :meth:`predict`).
 
         Returns
         -------
@@ -513,13 +518,14 @@ class BaseLatentClustering(
             )
         return self._infer("inverse_transform", self._decode, Z)
 
+    @accepts_dask
     def score_samples(self, X):
         """Per-row score; higher means the model explains the row better.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows to score.
+            Rows to score (a dask collection: as in :meth:`predict`).
 
         Returns
         -------

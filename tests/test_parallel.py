@@ -18,7 +18,7 @@ import torch
 from sklearn.cluster import KMeans
 from sklearn.model_selection import GridSearchCV
 
-from conftest import FAST_PARAMS, fast
+from conftest import ESTIMATORS, FAST_PARAMS, fast
 from sklearn_latent import (
     ClusterGANClustering,
     GMVAEClustering,
@@ -68,22 +68,74 @@ def _search(X):
     ).fit(X)
 
 
-def test_grid_search_on_a_dask_cluster_matches_the_local_search(blobs):
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """Two worker processes of one thread each, shared by the dask tests of this module."""
     distributed = pytest.importorskip("dask.distributed")
-    X, _ = blobs
-    local = _search(X)
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
-        distributed.Client(cluster),
-        joblib.parallel_config(backend="dask"),
+        distributed.Client(cluster) as client,
     ):
+        yield client
+
+
+def test_grid_search_on_a_dask_cluster_matches_the_local_search(blobs, dask_cluster):
+    X, _ = blobs
+    local = _search(X)
+    with joblib.parallel_config(backend="dask"):
         on_dask = _search(X)
     assert on_dask.best_params_ == local.best_params_
     np.testing.assert_allclose(
         on_dask.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], rtol=1e-4
     )
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_predictions_on_dask_partitions_are_the_local_ones(estimator_class, blobs, dask_cluster):
+    """predict, predict_proba, transform, score_samples of a dask array or DataFrame, on workers."""
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, _ = blobs
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = fast(estimator_class, n_clusters=3, max_iter=2, random_state=0).fit(frame)
+    rows = da.from_array(X, chunks=(40, 2))  # blocks of part-rows are joined first
+    partitions = dd.from_pandas(frame, npartitions=3)
+    for method in ("predict", "predict_proba", "transform", "score_samples"):
+        local = getattr(model, method)(frame)
+        lazy = getattr(model, method)(rows)
+        assert type(lazy).__module__.startswith("dask")  # nothing computed yet
+        on_workers = dask_cluster.compute(lazy).result()
+        if method == "predict":
+            np.testing.assert_array_equal(on_workers, local)
+        else:
+            np.testing.assert_allclose(on_workers, local, rtol=1e-5, atol=1e-6)
+        from_frame = dask_cluster.compute(getattr(model, method)(partitions)).result()
+        np.testing.assert_array_equal(from_frame.index, frame.index)
+        np.testing.assert_allclose(np.asarray(from_frame), local, rtol=1e-5, atol=1e-6)
+    names = list(model.transform(partitions).columns)
+    assert names == list(model.get_feature_names_out())
+
+
+def test_dask_inputs_of_the_wrong_columns_fail_before_any_work(blobs):
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, _ = blobs
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = fast(ClusterGANClustering, n_clusters=3, max_iter=1, random_state=0).fit(frame)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(da.from_array(X[:, :3], chunks=20))
+    renamed = dd.from_pandas(frame.rename(columns={"f0": "other"}), npartitions=2)
+    with pytest.raises(ValueError, match="feature names"):
+        model.transform(renamed)
+    # An empty partition is no error: it has no labels.
+    partitions = dd.from_pandas(frame, npartitions=2)
+    second_half = partitions.map_partitions(lambda part: part[part.index >= 75])  # one empty
+    assert second_half.map_partitions(len).compute().tolist()[0] == 0
+    np.testing.assert_array_equal(model.predict(second_half).compute(), model.predict(frame[75:]))
 
 
 # ------------------------------------------------------- threads and process state

@@ -4,6 +4,7 @@ import builtins
 
 import numpy as np
 import pytest
+from sklearn.metrics import silhouette_score
 
 from conftest import fast
 from sklearn_latent import ClusterGANClustering, GMVAEClustering
@@ -82,8 +83,21 @@ def test_latent_space_in_2d_by_cluster_and_class(fitted):
         len(np.unique(y)),
     ]
     assert sum(len(s.get_offsets()) for s in display.scatters_[1]) == len(X)
-    assert display.axes_[0].get_xlabel().startswith("transform, PC1")
+    assert display.axes_[0].get_xlabel() == "transform, neighbour-graph layout 1"
     assert display.axes_[1].get_legend().get_title().get_text() == "class"
+    pca = LatentSpaceDisplay.from_estimator(model, X, y, method="pca")
+    assert pca.axes_[0].get_xlabel().startswith("transform, PC1")
+
+
+def test_latent_space_layout_separates_the_clusters_pca_may_not(fitted):
+    """ClusterGAN's transform is mostly noise z_n: its clusters show in the layout."""
+    model, X, _ = fitted
+    labels = model.predict(X)
+    layout = LatentSpaceDisplay.from_estimator(model, X).embedding
+    pca = LatentSpaceDisplay.from_estimator(model, X, method="pca").embedding
+    assert silhouette_score(layout, labels) > max(0.5, silhouette_score(pca, labels))
+    with pytest.raises(ValueError, match="method"):
+        LatentSpaceDisplay.from_estimator(model, X, method="tsne")
 
 
 def test_latent_space_of_two_columns_is_drawn_as_is(blobs):
