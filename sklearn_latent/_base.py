@@ -320,7 +320,14 @@ class BaseLatentClustering(
         # networks from their own stream: their order is free.)
         train_rows, validation_rows = split_validation(fitted, X.shape[0], random)
         recipe = prepare(
-            fitted, X, train_rows, labels, seed, warm_start, getattr(self, "n_clusters_", None)
+            fitted,
+            X,
+            train_rows,
+            labels,
+            seed,
+            warm_start,
+            getattr(self, "n_clusters_", None),
+            stage=self._fit_progress.stage,
         )
         self.metric_ = recipe.metric
         if recipe.n_clusters_search is not None:
@@ -344,7 +351,8 @@ class BaseLatentClustering(
         self.device_ = device
         if not warm_start:
             known_clusters = labels if recipe.anchors is None else recipe.anchors
-            self._initialize(X, train_rows, known_clusters, random)
+            with self._fit_progress.stage("initialisation"):
+                self._initialize(X, train_rows, known_clusters, random)
         optimizers = self._make_optimizers()
         if warm_start and getattr(self, "_optimizer_state_", None) is not None:
             # The same networks (checked above): Adam continues with its moments.

@@ -10,6 +10,7 @@ mixin below is empty, ``fit`` has no callbacks, and ``verbose`` works as ever.
 
 import copy
 import functools
+from contextlib import contextmanager
 
 from tqdm.auto import tqdm
 
@@ -84,6 +85,26 @@ class FitProgress:
     def end_fit(self):
         if self._context is not None:
             self._call(self._context, "call_on_fit_task_end", reconstruction_attributes={})
+
+    @contextmanager
+    def stage(self, name):
+        """A stage of ``fit`` before the epochs (neighbours, layout, pretraining), when ``verbose``.
+
+        Its line appears when the stage begins and shows its time when it
+        ends, so a long search or layout is never a silent wait.
+        """
+        if not self.estimator.verbose:
+            yield
+            return
+        line = tqdm(
+            total=None,
+            desc=f"{type(self.estimator).__name__.removesuffix('Clustering')}: {name}",
+            bar_format="{desc} [{elapsed}]",
+        )
+        try:
+            yield
+        finally:
+            line.close()
 
     def epochs(self, first_epoch, n_epochs):
         """The epoch numbers to run, as a progress bar when ``verbose``."""

@@ -20,6 +20,7 @@ the network behind its ``_cluster_proba``; the recipe declares its own
 parameters, which every model's ``__init__`` takes.
 """
 
+from contextlib import nullcontext
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -62,7 +63,7 @@ class RecipeSetup(NamedTuple):
     anchors: np.ndarray | None
 
 
-def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=None):
+def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=None, stage=None):
     """Find what the recipe's terms need, before the networks are built.
 
     Parameters
@@ -82,11 +83,15 @@ def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=N
         clusters nor the manifold start is searched again.
     fitted_n_clusters : int, default=None
         The number of clusters of the model a warm start continues.
+    stage : callable, default=None
+        ``stage(name)`` returns a context around each stage, for progress
+        (``FitProgress.stage``); None shows nothing.
 
     Returns
     -------
     setup : RecipeSetup
     """
+    stage = stage or (lambda name: nullcontext())
     metric = resolve_metric(fitted.metric, X)
     initialise = (
         labels is None
@@ -96,23 +101,27 @@ def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=N
     )
     count = fitted.n_clusters == "auto" and not warm_start
     if fitted.consistency_weight > 0 or initialise or count:
-        points = neighbor_space(X, train_rows, seed, metric)
+        with stage(f"{metric} geometry of the rows"):
+            points = neighbor_space(X, train_rows, seed, metric)
     n_clusters, search = fitted.n_clusters, None
     if count:
         max_clusters = MAX_CLUSTERS if fitted.max_clusters is None else fitted.max_clusters
-        n_clusters, search = count_clusters(points, train_rows, max_clusters, seed)
+        with stage("number of clusters"):
+            n_clusters, search = count_clusters(points, train_rows, max_clusters, seed)
     elif n_clusters == "auto":
         n_clusters = fitted_n_clusters  # a warm start keeps the number it found
     neighbors = labeled = anchors = None
     if fitted.consistency_weight > 0:
-        neighbors = nearest_neighbors(points, train_rows, fitted.n_neighbors, seed)
+        with stage("nearest neighbours"):
+            neighbors = nearest_neighbors(points, train_rows, fitted.n_neighbors, seed)
     if labels is not None:
         labeled_rows = train_rows[labels[train_rows] >= 0]
         labeled = (labeled_rows, labels[labeled_rows]) if labeled_rows.size else None
     elif initialise:
         # Partial labels anchor the clusters to classes; without them the
         # manifold initialisation anchors them to the neighbour graph's.
-        anchored_rows, clusters = manifold_clusters(points, train_rows, n_clusters, seed)
+        with stage("layout and mixture"):
+            anchored_rows, clusters = manifold_clusters(points, train_rows, n_clusters, seed)
         if anchored_rows.size:
             anchors = np.full(X.shape[0], -1, dtype=np.int64)
             anchors[anchored_rows] = clusters

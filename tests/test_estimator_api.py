@@ -170,6 +170,10 @@ def test_verbose_bar_shows_the_main_loss_in_80_columns(estimator_class, blobs, c
     assert f"{model._progress_loss}={value:.3g}" in last
     assert "seconds" not in err, "tqdm shows the time; the epochs' seconds stay in history_"
     assert max(len(line) for line in drawings) <= 80
+    # The stages before the epochs show too, each as it begins, so no wait is silent.
+    for stage in ("geometry of the rows", "nearest neighbours", "layout and mixture"):
+        assert f"{name}: " in err and stage in err, stage
+    assert f"{name}: initialisation [" in err
 
 
 def test_feature_names_out_name_each_column(estimator_class, blobs):
