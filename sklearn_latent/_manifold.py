@@ -26,6 +26,8 @@ For ``n_clusters="auto"``, :func:`count_clusters` reads the number of clusters
 off the same graph before the networks are built.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -97,7 +99,16 @@ MIN_CLUSTER_SHARE = 0.005
 SEPARATE_LINK_RATIO = 1 / 3
 
 
-def manifold_clusters(X, rows, n_clusters, seed):
+class Layout(NamedTuple):
+    """A neighbour graph of ``X[rows]`` and its layout at ``seed``, to be used twice."""
+
+    rows: np.ndarray
+    seed: int
+    graph: sp.coo_matrix
+    embedding: np.ndarray
+
+
+def manifold_clusters(X, rows, n_clusters, seed, layout=None):
     """Cluster a sample of ``X[rows]`` in a layout of its neighbour graph.
 
     Parameters
@@ -111,6 +122,9 @@ def manifold_clusters(X, rows, n_clusters, seed):
         Number of mixture components.
     seed : int
         Seeds the sample, the layout and the mixture.
+    layout : Layout, default=None
+        The graph and layout of these rows at this seed, where
+        :func:`count_clusters` already made them (its ``layout``): not made again.
 
     Returns
     -------
@@ -119,7 +133,7 @@ def manifold_clusters(X, rows, n_clusters, seed):
     clusters : ndarray of int
         Their mixture components, in ``[0, n_clusters)``.
     """
-    rows, responsibility = initial_clustering(X, rows, n_clusters, seed)
+    rows, responsibility = initial_clustering(X, rows, n_clusters, seed, layout)
     if not rows.size:
         return rows, rows
     confident = responsibility.max(axis=1) >= CONFIDENCE
@@ -129,7 +143,7 @@ def manifold_clusters(X, rows, n_clusters, seed):
     return rows[confident], responsibility[confident].argmax(axis=1)
 
 
-def initial_clustering(X, rows, n_clusters, seed):
+def initial_clustering(X, rows, n_clusters, seed, layout=None):
     """The mixture responsibilities of the rows :func:`manifold_clusters` lays out.
 
     Takes the arguments of :func:`manifold_clusters`.  Returns the laid-out
@@ -142,6 +156,8 @@ def initial_clustering(X, rows, n_clusters, seed):
         rows = np.sort(random.choice(rows, MAX_ROWS, replace=False))
     if rows.shape[0] <= n_clusters + 1:
         return rows[:0], np.empty((0, n_clusters))
+    if layout is not None and np.array_equal(layout.rows, rows) and layout.seed == seed:
+        return rows, mixture_partition(layout.embedding, layout.graph, n_clusters, seed)
     # Float64: squared distances of rows far beyond 1e19 would overflow float32.
     return rows, layout_mixture(X[rows].astype(np.float64), n_clusters, seed)
 
@@ -385,7 +401,7 @@ def optimize_layout(graph, n_components, n_epochs, seed):
     return embedding.numpy().astype(np.float64)
 
 
-def count_clusters(X, rows, max_clusters, seed):
+def count_clusters(X, rows, max_clusters, seed, return_layout=False):
     """How many clusters the neighbour graph of ``X[rows]`` holds: ``n_clusters="auto"``.
 
     The rows (a sample of at most ``COUNT_ROWS``) get the fuzzy neighbour
@@ -415,6 +431,9 @@ def count_clusters(X, rows, max_clusters, seed):
         The largest number of clusters to consider.
     seed : int
         Seeds the sample, the layouts and the pieces.
+    return_layout : bool, default=False
+        Also return the graph and the first layout, which are those
+        :func:`manifold_clusters` makes of the same rows at the same seed.
 
     Returns
     -------
@@ -425,6 +444,9 @@ def count_clusters(X, rows, max_clusters, seed):
         the mean over the layouts of the graph's modularity with K clusters
         (``"modularity"``) and of the link ratio of the split that made the
         K-th (``"link_ratio"``, NaN for K = 1): the curves to plot.
+    layout : Layout or None
+        Only with ``return_layout``: the rows laid out, the seed, the graph
+        and the first layout (None when there were too few rows for one).
     """
     random = np.random.default_rng(seed)
     if rows.shape[0] > COUNT_ROWS:
@@ -432,11 +454,12 @@ def count_clusters(X, rows, max_clusters, seed):
     n_rows = rows.shape[0]
     n_pieces = min(2 * max_clusters, n_rows // ROWS_PER_PIECE)
     if n_pieces < 2:
-        return 1, {
+        search = {
             "n_clusters": np.ones(1, dtype=int),
             "modularity": np.zeros(1),
             "link_ratio": np.full(1, np.nan),
         }
+        return (1, search, None) if return_layout else (1, search)
     points = X[rows].astype(np.float64)
     graph = fuzzy_neighbor_graph(points, min(N_NEIGHBORS, n_rows - 1))
     layout_seeds = [seed] + [
@@ -444,11 +467,13 @@ def count_clusters(X, rows, max_clusters, seed):
         for child in np.random.SeedSequence(seed).spawn(COUNT_LAYOUTS - 1)
     ]
     min_rows = MIN_CLUSTER_SHARE * n_rows
-    curves = []
+    curves, layout = [], None
     for layout_seed in layout_seeds:
         embedding = optimize_layout(
             graph, min(N_COMPONENTS, n_rows - 2), layout_epochs(n_rows), layout_seed
         )
+        if layout is None:
+            layout = Layout(rows, seed, graph, embedding)
         pieces = KMeans(n_pieces, n_init=1, random_state=layout_seed).fit_predict(embedding)
         curves.append(_merge_by_link_ratio(graph, pieces, n_pieces))
     # Candidates every layout reached (k-means may leave a piece empty).
@@ -460,11 +485,8 @@ def count_clusters(X, rows, max_clusters, seed):
     # NaN at K = 1 is not below the bar.
     separate = np.flatnonzero((ratio_curve <= SEPARATE_LINK_RATIO) & (smallest >= min_rows))
     n_clusters = int(candidates[separate[-1]]) if separate.size else 1
-    return n_clusters, {
-        "n_clusters": candidates,
-        "modularity": modularity_curve,
-        "link_ratio": ratio_curve,
-    }
+    search = {"n_clusters": candidates, "modularity": modularity_curve, "link_ratio": ratio_curve}
+    return (n_clusters, search, layout) if return_layout else (n_clusters, search)
 
 
 def _merge_by_link_ratio(graph, pieces, n_pieces):

@@ -103,11 +103,13 @@ def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=N
     if fitted.consistency_weight > 0 or initialise or count:
         with stage(f"{metric} geometry of the rows"):
             points = neighbor_space(X, train_rows, seed, metric)
-    n_clusters, search = fitted.n_clusters, None
+    n_clusters, search, layout = fitted.n_clusters, None, None
     if count:
         max_clusters = MAX_CLUSTERS if fitted.max_clusters is None else fitted.max_clusters
         with stage("number of clusters"):
-            n_clusters, search = count_clusters(points, train_rows, max_clusters, seed)
+            n_clusters, search, layout = count_clusters(
+                points, train_rows, max_clusters, seed, return_layout=True
+            )
     elif n_clusters == "auto":
         n_clusters = fitted_n_clusters  # a warm start keeps the number it found
     neighbors = labeled = anchors = None
@@ -121,7 +123,10 @@ def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=N
         # Partial labels anchor the clusters to classes; without them the
         # manifold initialisation anchors them to the neighbour graph's.
         with stage("layout and mixture"):
-            anchored_rows, clusters = manifold_clusters(points, train_rows, n_clusters, seed)
+            # Up to 5,000 rows the search laid out the same rows the start lays out.
+            anchored_rows, clusters = manifold_clusters(
+                points, train_rows, n_clusters, seed, layout
+            )
         if anchored_rows.size:
             anchors = np.full(X.shape[0], -1, dtype=np.int64)
             anchors[anchored_rows] = clusters

@@ -115,3 +115,21 @@ def test_max_clusters_is_checked(estimator_class, bad):
     X, _ = _blobs([60] * 2)
     with pytest.raises(ValueError, match="max_clusters"):
         fast(estimator_class, n_clusters="auto", max_clusters=bad).fit(X)
+
+
+def test_the_start_reuses_the_searchs_layout_of_the_same_rows():
+    """Up to 5,000 rows the search lays out the start's rows: made once, the same anchors."""
+    X, _ = _blobs([80] * 4)
+    rows = np.arange(X.shape[0])
+    found, _, layout = count_clusters(X, rows, max_clusters=10, seed=3, return_layout=True)
+    assert found == 4 and np.array_equal(layout.rows, rows) and layout.seed == 3
+    reused = _manifold.manifold_clusters(X, rows, found, 3, layout)
+    made_again = _manifold.manifold_clusters(X, rows, found, 3)
+    for got, expected in zip(reused, made_again, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    # Another seed or other rows are not that layout: it is made again.
+    other_rows = rows[::2]
+    subset = _manifold.manifold_clusters(X, other_rows, found, 3, layout)
+    np.testing.assert_array_equal(
+        subset[1], _manifold.manifold_clusters(X, other_rows, found, 3)[1]
+    )
