@@ -99,10 +99,11 @@ def map_partitions(model, method, X):
 
 
 def _apply(model, method, columns, rows):
+    dtype = OUTPUTS[method][1]
     if rows.shape[0] == 0:  # an empty partition: nothing for the networks to read
-        dtype = OUTPUTS[method][1]
         return np.empty((0,) if columns is None else (0, len(columns)), dtype)
-    return getattr(model, method)(rows)
+    # The dtype the lazy result declared (k-means labels, for one, come as int32).
+    return np.asarray(getattr(model, method)(rows), dtype=dtype)
 
 
 def _array_partition(model, method, columns, block):

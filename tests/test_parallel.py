@@ -136,6 +136,10 @@ def test_dask_inputs_of_the_wrong_columns_fail_before_any_work(blobs):
     second_half = partitions.map_partitions(lambda part: part[part.index >= 75])  # one empty
     assert second_half.map_partitions(len).compute().tolist()[0] == 0
     np.testing.assert_array_equal(model.predict(second_half).compute(), model.predict(frame[75:]))
+    # The lazy result's dtype is the computed one, whatever assigns the labels.
+    kmeans = fast(ClusterGANClustering, n_clusters=3, max_iter=1, cluster_assignment="kmeans")
+    lazy = kmeans.fit(X).predict(da.from_array(X, chunks=50))
+    assert lazy.dtype == lazy.compute().dtype == np.int64
 
 
 # ------------------------------------------------------- threads and process state
