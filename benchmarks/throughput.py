@@ -15,10 +15,14 @@ A second table times the default fit's steps with 1 thread and with all
 threads, on an idle machine and while ``--busy`` other processes spin on the
 cores (the situation of a grid search or of a shared laptop).
 
+With ``--image-shape 1 28 28`` the rows are read as 28x28 images and every
+model trains the convolutional nets of its paper instead of its MLPs.
+
 Usage::
 
     python benchmarks/throughput.py                 # batch sizes, then threads
     python benchmarks/throughput.py --section threads --busy 1
+    python benchmarks/throughput.py --section batch --image-shape 1 28 28
 """
 
 import argparse
@@ -32,6 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from sklearn_latent import (
     ClusterGANClustering,
+    DECClustering,
     GMVAEClustering,
     InfoGANClustering,
     VaDEClustering,
@@ -39,7 +44,13 @@ from sklearn_latent import (
 from sklearn_latent._data import make_row_source, nearest_neighbors
 from sklearn_latent._runtime import TrainingRandomness
 
-ESTIMATORS = (ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering)
+ESTIMATORS = (
+    ClusterGANClustering,
+    GMVAEClustering,
+    InfoGANClustering,
+    VaDEClustering,
+    DECClustering,
+)
 BATCH_SIZES = (64, 128, 256, 512, 1024, 2048)
 N_ROWS, N_FEATURES, N_CLUSTERS = 8192, 784, 10
 
@@ -53,9 +64,15 @@ def matmul_flops_per_second(size=1024, repeats=20):
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def prepared(estimator, X, batch_size):
+def prepared(estimator, X, batch_size, image_shape=None):
     """A model with its networks built, its optimisers and a batch iterator, as fit makes them."""
-    model = estimator(n_clusters=N_CLUSTERS, batch_size=batch_size, max_iter=1, random_state=0)
+    model = estimator(
+        n_clusters=N_CLUSTERS,
+        batch_size=batch_size,
+        max_iter=1,
+        image_shape=image_shape,
+        random_state=0,
+    )
     model.fit(X[:512])  # builds the networks and the fitted record
     random = TrainingRandomness(0, torch.device("cpu"))
     rows = np.arange(X.shape[0])
@@ -67,9 +84,9 @@ def prepared(estimator, X, batch_size):
     return model, model._make_optimizers(), batches, random
 
 
-def time_steps(estimator, X, batch_size, min_seconds=3.0):
+def time_steps(estimator, X, batch_size, image_shape=None, min_seconds=3.0):
     """Rows per second and FLOP per row of ``estimator``'s train step at ``batch_size``."""
-    model, optimizers, batches, random = prepared(estimator, X, batch_size)
+    model, optimizers, batches, random = prepared(estimator, X, batch_size, image_shape)
     for module in model._modules():
         module.train()
     model._train_step(batches[0], optimizers, random)  # warm-up
@@ -89,9 +106,10 @@ def spin(stop):
         sum(range(10_000))
 
 
-def batch_sizes_section(X):
+def batch_sizes_section(X, image_shape=None):
     threads = torch.get_num_threads()
-    print(f"\n### Train-step throughput, {threads} torch thread(s)\n")
+    nets = "MLPs" if image_shape is None else f"convolutional nets, images {image_shape}"
+    print(f"\n### Train-step throughput, {nets}, {threads} torch thread(s)\n")
     mm = matmul_flops_per_second()
     print(f"torch.mm 1024x1024: {mm / 1e9:.1f} GFLOP/s\n")
     print("| estimator | batch | rows/s | GFLOP/s | of torch.mm |")
@@ -101,7 +119,7 @@ def batch_sizes_section(X):
         default = estimator().batch_size
         rates = {}
         for batch_size in BATCH_SIZES:
-            rows_per_second, flops_per_row = time_steps(estimator, X, batch_size)
+            rows_per_second, flops_per_row = time_steps(estimator, X, batch_size, image_shape)
             rates[batch_size] = (rows_per_second, rows_per_second * flops_per_row)
             print(
                 f"| {estimator.__name__} | {batch_size} | {rows_per_second:,.0f} | "
@@ -147,11 +165,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", choices=["batch", "threads", "all"], default="all")
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1])
+    parser.add_argument(
+        "--image-shape",
+        type=int,
+        nargs=3,
+        metavar=("C", "H", "W"),
+        help="read the rows as images of this shape: the convolutional nets (batch section)",
+    )
     args = parser.parse_args()
+    image_shape = None if args.image_shape is None else tuple(args.image_shape)
+    if image_shape is not None and np.prod(image_shape) != N_FEATURES:
+        parser.error(f"--image-shape must hold {N_FEATURES} values, e.g. 1 28 28")
     X = np.random.default_rng(0).random((N_ROWS, N_FEATURES), dtype=np.float32)
     print(f"torch {torch.__version__}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
     if args.section in ("batch", "all"):
-        batch_sizes_section(X)
+        batch_sizes_section(X, image_shape)
     if args.section in ("threads", "all"):
         for busy in args.busy:
             threads_section(X, busy)
