@@ -81,6 +81,7 @@ def prepared(estimator, X, batch_size, image_shape=None):
     source = make_row_source(X, neighbors, None, torch.device("cpu"), anchors)
     n_batches = X.shape[0] // batch_size
     batches = list(source.batches(random.numpy.permutation(rows), n_batches, random))
+    model._begin_epoch(X, rows, random)  # the per-epoch state a step reads (DEC's target)
     return model, model._make_optimizers(), batches, random
 
 
@@ -106,7 +107,7 @@ def spin(stop):
         sum(range(10_000))
 
 
-def batch_sizes_section(X, image_shape=None):
+def batch_sizes_section(X, estimators, image_shape=None):
     threads = torch.get_num_threads()
     nets = "MLPs" if image_shape is None else f"convolutional nets, images {image_shape}"
     print(f"\n### Train-step throughput, {nets}, {threads} torch thread(s)\n")
@@ -115,7 +116,7 @@ def batch_sizes_section(X, image_shape=None):
     print("| estimator | batch | rows/s | GFLOP/s | of torch.mm |")
     print("|---|---|---|---|---|")
     summary = []
-    for estimator in ESTIMATORS:
+    for estimator in estimators:
         default = estimator().batch_size
         rates = {}
         for batch_size in BATCH_SIZES:
@@ -140,7 +141,7 @@ def batch_sizes_section(X, image_shape=None):
         )
 
 
-def threads_section(X, busy):
+def threads_section(X, estimators, busy):
     stop = multiprocessing.Event()
     spinners = [multiprocessing.Process(target=spin, args=(stop,)) for _ in range(busy)]
     for process in spinners:
@@ -150,7 +151,7 @@ def threads_section(X, busy):
     print("| estimator | threads | rows/s |")
     print("|---|---|---|")
     try:
-        for estimator in ESTIMATORS:
+        for estimator in estimators:
             for threads in sorted({1, all_threads}):
                 torch.set_num_threads(threads)
                 rows_per_second, _ = time_steps(estimator, X, estimator().batch_size)
@@ -166,6 +167,9 @@ def main():
     parser.add_argument("--section", choices=["batch", "threads", "all"], default="all")
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1])
     parser.add_argument(
+        "--models", nargs="+", help="estimator names without 'Clustering' (default: all)"
+    )
+    parser.add_argument(
         "--image-shape",
         type=int,
         nargs=3,
@@ -174,15 +178,20 @@ def main():
     )
     args = parser.parse_args()
     image_shape = None if args.image_shape is None else tuple(args.image_shape)
+    estimators = [
+        estimator
+        for estimator in ESTIMATORS
+        if not args.models or estimator.__name__.removesuffix("Clustering") in args.models
+    ]
     if image_shape is not None and np.prod(image_shape) != N_FEATURES:
         parser.error(f"--image-shape must hold {N_FEATURES} values, e.g. 1 28 28")
     X = np.random.default_rng(0).random((N_ROWS, N_FEATURES), dtype=np.float32)
     print(f"torch {torch.__version__}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
     if args.section in ("batch", "all"):
-        batch_sizes_section(X, image_shape)
+        batch_sizes_section(X, estimators, image_shape)
     if args.section in ("threads", "all"):
         for busy in args.busy:
-            threads_section(X, busy)
+            threads_section(X, estimators, busy)
 
 
 if __name__ == "__main__":
