@@ -61,22 +61,48 @@ def test_memmap_input_trains_as_the_array_does(estimator_class, blobs, tmp_path)
     np.testing.assert_array_equal(from_memmap.transform(X), from_array.transform(X))
 
 
-def test_large_input_neighbours_come_from_a_random_pool(monkeypatch):
-    """Above the exact-search limit, neighbours are near, never the row itself."""
+def _blob_rows(n_rows, n_features=10, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=20, size=(4, n_features))
+    blob = np.arange(n_rows) % 4
+    return (centers[blob] + rng.normal(size=(n_rows, n_features))).astype(np.float32), blob
+
+
+def test_large_input_neighbours_are_approximately_the_nearest(monkeypatch):
+    """Above the exact-search limit, NN-descent finds nearly the exact neighbours, never the row."""
     monkeypatch.setattr(data_module, "EXACT_NEIGHBORS_MAX_ROWS", 60)
-    monkeypatch.setattr(data_module, "CHUNK_ROWS", 64)  # queried in several chunks
-    rng = np.random.default_rng(0)
-    centers = rng.normal(scale=20, size=(4, 10))
-    blob = np.repeat(np.arange(4), 100)
-    X = (centers[blob] + rng.normal(size=(400, 10))).astype(np.float32)
-    rows = np.arange(0, 400, 2)  # e.g. the training rows, the rest held out
+    X, blob = _blob_rows(800)
+    rows = np.arange(0, 800, 2)  # e.g. the training rows, the rest held out
+    before = np.random.get_state()[1].copy()
+    threads = torch.get_num_threads()
     neighbors = data_module.nearest_neighbors(X, rows, n_neighbors=5, seed=0)
-    assert neighbors.shape == (400, 5)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)  # the global stream untouched
+    assert torch.get_num_threads() == threads  # nor torch's thread count
+    assert neighbors.shape == (800, 5)
     assert (neighbors[1::2] == -1).all()
     found = neighbors[rows]
     assert np.isin(found, rows).all()
     assert not (found == rows[:, None]).any()
     assert (blob[found] == blob[rows][:, None]).all()
+    distances = ((X[rows, None, :] - X[None, rows, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(distances, np.inf)
+    exact = rows[np.argsort(distances, axis=1)[:, :5]]
+    recall = np.mean([np.isin(a, b).mean() for a, b in zip(found, exact, strict=True)])
+    assert recall >= 0.9
+    again = data_module.nearest_neighbors(X, rows, n_neighbors=5, seed=0)
+    np.testing.assert_array_equal(again, neighbors)  # seeded: the same neighbours
+
+
+def test_large_sparse_input_neighbours_are_found_by_angle(monkeypatch):
+    """Sparse rows above the limit are searched as they are, by angle (metric="cosine")."""
+    monkeypatch.setattr(data_module, "EXACT_NEIGHBORS_MAX_ROWS", 60)
+    X, blob = _blob_rows(400, n_features=40)
+    X = np.abs(X) * (np.abs(X) > 10)  # non-negative and sparse, like term weights
+    X *= np.random.default_rng(1).uniform(0.5, 5, size=(400, 1))  # lengths do not matter
+    points = data_module.neighbor_space(sp.csr_matrix(X), np.arange(400), 0, "cosine")
+    assert sp.issparse(points)
+    neighbors = data_module.nearest_neighbors(points, np.arange(400), n_neighbors=5, seed=0)
+    assert (blob[neighbors] == blob[:, None]).mean() >= 0.95
 
 
 def test_exact_neighbours_are_the_nearest_other_rows(blobs):
