@@ -31,10 +31,20 @@ nearer the structure of real data (the clusters touch in both); and
 ``documents``, ``scale.py``'s synthetic TF-IDF documents in 20 topics over
 50,000 terms, a CSR matrix scaled to unit rows as ``metric="cosine"`` does.
 
+With ``--fits``, the clusters each search leads to instead: default fits of
+ClusterGAN and VaDE (seeds 0 and 1) with the neighbours of ``pool`` or
+``nndescent`` on the synthetic rows (20 clusters), and with exact or
+NN-descent neighbours on the real sets ``letter``, ``mnist5k`` and ``bbc``
+of ``clustering.py`` (``--datasets``): ACC, NMI and fit seconds (numba's
+first compilation done before the clock starts).
+
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/neighbors.py --rows 100000
     OMP_NUM_THREADS=1 python benchmarks/neighbors.py --rows 1000000 --methods nndescent
+    OMP_NUM_THREADS=1 python benchmarks/neighbors.py --fits --rows 100000 --datasets manifold
+    OMP_NUM_THREADS=1 python benchmarks/neighbors.py --fits --datasets letter mnist5k bbc \
+        --methods nndescent
 """
 
 import argparse
@@ -84,18 +94,18 @@ def _status_kib(field):
     return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
 
 
-def search(method, X, seed=0):
-    """Each row's 15 neighbours (not itself) by ``method``: indices, shape (n_rows, 15)."""
+def search(method, X, seed=0, n_neighbors=N_NEIGHBORS):
+    """Each row's ``n_neighbors`` neighbours (not itself) by ``method``: their indices."""
     n_rows = X.shape[0]
     if method == "nndescent":
         from sklearn_latent._data import nearest_neighbors
 
-        return nearest_neighbors(X, np.arange(n_rows), N_NEIGHBORS, seed)
+        return nearest_neighbors(X, np.arange(n_rows), n_neighbors, seed)
     if method == "pool":
         from sklearn.neighbors import NearestNeighbors
 
         pool = np.sort(np.random.default_rng(seed).choice(n_rows, POOL_ROWS, replace=False))
-        index = NearestNeighbors(n_neighbors=N_NEIGHBORS + 1, algorithm="brute").fit(X[pool])
+        index = NearestNeighbors(n_neighbors=n_neighbors + 1, algorithm="brute").fit(X[pool])
         found = np.concatenate(
             [
                 pool[index.kneighbors(X[start : start + 4096], return_distance=False)]
@@ -110,7 +120,7 @@ def search(method, X, seed=0):
         index.set_num_threads(1)
         index.add_items(X)
         index.set_ef(50)
-        found = index.knn_query(X, k=N_NEIGHBORS + 1)[0].astype(np.int64)
+        found = index.knn_query(X, k=n_neighbors + 1)[0].astype(np.int64)
     elif method == "faiss-hnsw":
         import faiss
 
@@ -118,13 +128,13 @@ def search(method, X, seed=0):
         index = faiss.IndexHNSWFlat(X.shape[1], 32)
         index.hnsw.efSearch = 64
         index.add(X)
-        found = index.search(X, N_NEIGHBORS + 1)[1]
+        found = index.search(X, n_neighbors + 1)[1]
     else:
         raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
-    # Drop the row itself where it was found, else the farthest of the 16.
+    # Drop the row itself where it was found, else the farthest of the k + 1.
     drop = found == np.arange(n_rows)[:, None]
     drop[~drop.any(axis=1), -1] = True
-    return found[~drop].reshape(n_rows, N_NEIGHBORS)
+    return found[~drop].reshape(n_rows, n_neighbors)
 
 
 def exact_neighbors(X, queries):
@@ -189,15 +199,79 @@ def run_one(method, dataset, n_rows):
     )
 
 
+def _pool_search(points, n_neighbors, seed):
+    """The pool search in the place of the library's ``_approximate_neighbors``."""
+    return search("pool", points, seed, n_neighbors)
+
+
+#: Real sets (``clustering.py``'s), of at most 20,000 rows: their neighbours are
+#: exact by default, and NN-descent's when ``fits`` lowers the limit to 0.
+REAL_DATASETS = ("letter", "mnist5k", "bbc")
+
+
+def fits(dataset, n_rows, methods):
+    """Default fits with each search's neighbours: ACC, NMI and seconds, as table rows.
+
+    On the synthetic sets the searches compared are ``pool`` and ``nndescent``
+    (``n_rows`` rows, 20 clusters); on a real set, ``exact`` (the library's
+    default at its size) and ``nndescent`` (forced by an exact-search limit of 0).
+    """
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from sklearn_latent import ClusterGANClustering, VaDEClustering, _data
+    from sklearn_latent.metrics import cluster_accuracy
+
+    if dataset in REAL_DATASETS:
+        from clustering import load
+
+        X, truth = load(dataset)
+        searches = [m for m in ("exact", "nndescent") if m in methods or m == "exact"]
+    else:
+        X, truth = make_rows(dataset, n_rows)
+        searches = [m for m in ("pool", "nndescent") if m in methods]
+    n_clusters = len(np.unique(truth))
+    warm_up = X[: min(2000, X.shape[0])]
+    library_search, exact_limit = _data._approximate_neighbors, _data.EXACT_NEIGHBORS_MAX_ROWS
+    start = time.perf_counter()
+    library_search(warm_up, 10, 0)  # numba compiles
+    print(f"(first NN-descent in this process: {time.perf_counter() - start:.0f} s)", flush=True)
+    for method in searches:
+        _data._approximate_neighbors = _pool_search if method == "pool" else library_search
+        if dataset in REAL_DATASETS and method == "nndescent":
+            _data.EXACT_NEIGHBORS_MAX_ROWS = 0
+        for estimator in (ClusterGANClustering, VaDEClustering):
+            for seed in (0, 1):
+                start = time.perf_counter()
+                labels = estimator(n_clusters=n_clusters, random_state=seed).fit(X).labels_
+                print(
+                    f"| {X.shape[0]:,} | {dataset} | {method} | {estimator.__name__} | {seed} | "
+                    f"{cluster_accuracy(truth, labels):.3f} | "
+                    f"{normalized_mutual_info_score(truth, labels):.3f} | "
+                    f"{time.perf_counter() - start:.0f} |",
+                    flush=True,
+                )
+        _data._approximate_neighbors, _data.EXACT_NEIGHBORS_MAX_ROWS = library_search, exact_limit
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--methods", nargs="+", choices=("exact", *METHODS), default=list(METHODS))
+    parser.add_argument(
+        "--datasets", nargs="+", choices=DATASETS + REAL_DATASETS, default=list(DATASETS)
+    )
     parser.add_argument(
         "--one", nargs=3, metavar=("METHOD", "DATASET", "ROWS"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--fits", action="store_true", help="the clusters each search leads to")
     args = parser.parse_args()
+    if args.fits:
+        print("| rows | data | search | estimator | seed | ACC | NMI | fit s |")
+        print("|---|---|---|---|---|---|---|---|")
+        for n_rows in args.rows:
+            for dataset in args.datasets:
+                fits(dataset, n_rows, args.methods)
+        return
     if args.one:
         method, dataset, n_rows = args.one
         run_one(method, dataset, int(n_rows))

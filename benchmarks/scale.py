@@ -28,6 +28,12 @@ memory is a few MiB either way.
     (20 blobs in a 20-dimensional subspace of 3,072 features, plus noise,
     scaled to [0, 1]): the seconds before training (neighbour search, the
     manifold initialisation, any pretraining) and in it.
+``million``
+    a default ``fit`` of every estimator on 1,000,000 x 50 float32 rows of
+    20 touching clusters (``neighbors.py``'s ``manifold`` rows), a memmap on
+    disk: the seconds of each stage (neighbours, layout and mixture, the
+    model's initialisation, training, labels), peak memory above the input,
+    and ACC beside that of a fit on the first 100,000 rows predicting all.
 ``dask``
     ``predict`` of every estimator (fitted on 10,000 rows) on 1,000,000 x 50
     rows in this process and on a two-worker ``LocalCluster`` (a dask array
@@ -55,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
@@ -72,6 +79,7 @@ from sklearn_latent import (
     _base,
     _trainer,
 )
+from sklearn_latent._progress import FitProgress
 
 ESTIMATORS = (
     ClusterGANClustering,
@@ -80,7 +88,7 @@ ESTIMATORS = (
     VaDEClustering,
     DECClustering,
 )
-SECTIONS = ("inference", "sparse", "memmap", "overhead", "documents", "wide", "dask")
+SECTIONS = ("inference", "sparse", "memmap", "overhead", "documents", "wide", "million", "dask")
 FIT_PARAMS = {"n_clusters": 10, "hidden_units": (128, 128), "max_iter": 1, "random_state": 0}
 
 
@@ -303,6 +311,70 @@ def wide(n_rows=20_000, n_features=3_072, n_clusters=20):
         labels, seconds, _ = measure(UMAPGaussianMixture(n_clusters, random_state=0).fit_predict, X)
         print(f"| UMAP+GMM | {seconds:.1f} | | | | {cluster_accuracy(y, labels):.3f} |", flush=True)
     _default_fits(X, y, n_clusters)
+
+
+@contextmanager
+def _stages_timed(seconds):
+    """Record in ``seconds`` the time of every stage a fit reports (``FitProgress.stage``)."""
+    original = FitProgress.stage
+
+    @contextmanager
+    def timed(progress, name):
+        start = time.perf_counter()
+        with original(progress, name):
+            yield
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+
+    with mock.patch.object(FitProgress, "stage", timed):
+        yield
+
+
+def million(n_rows=1_000_000, n_clusters=20, sample_rows=100_000):
+    from neighbors import make_rows
+
+    from sklearn_latent._data import nearest_neighbors
+    from sklearn_latent.metrics import cluster_accuracy
+
+    X, y = make_rows("manifold", n_rows, n_clusters=n_clusters)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "X.npy"
+        np.save(path, X)
+        del X
+        X = np.load(path, mmap_mode="r")
+        X.sum()  # its pages read once: they count as input
+        start = time.perf_counter()
+        nearest_neighbors(np.asarray(X[:30_000]), np.arange(30_000), 10, 0)
+        print(
+            f"input: {n_rows:,} x {X.shape[1]} float32 memmap, {n_clusters} touching clusters; "
+            f"first approximate search in this process (numba compiles): "
+            f"{time.perf_counter() - start:.0f} s"
+        )
+        print(
+            "| estimator | fit s | neighbours s | layout and mixture s | initialisation s | "
+            "training s | labels s | peak above input (MiB) | ACC | ACC of a 100,000-row fit |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for estimator in ESTIMATORS:
+            estimator(n_clusters=n_clusters, max_iter=1, random_state=0).fit(X[:2000])  # warm-up
+            stages = {}
+            with _stages_timed(stages):
+                model, seconds, peak = measure(
+                    estimator(n_clusters=n_clusters, random_state=0).fit, X
+                )
+            training = sum(record["seconds"] for record in model.history_)
+            geometry = sum(v for name, v in stages.items() if name.endswith("geometry of the rows"))
+            neighbours = stages.get("nearest neighbours", 0.0) + geometry
+            layout = stages.get("layout and mixture", 0.0)
+            initialisation = stages.get("initialisation", 0.0)
+            labels = seconds - neighbours - layout - initialisation - training
+            sample_model = estimator(n_clusters=n_clusters, random_state=0).fit(X[:sample_rows])
+            print(
+                f"| {estimator.__name__} | {seconds:.0f} | {neighbours:.0f} | {layout:.0f} | "
+                f"{initialisation:.0f} | {training:.0f} | {labels:.0f} | {peak:.0f} | "
+                f"{cluster_accuracy(y, model.labels_):.3f} | "
+                f"{cluster_accuracy(y, sample_model.predict(X)):.3f} |",
+                flush=True,
+            )
 
 
 def _blob_chunk(block_id, rows, n_features, seed=0):
