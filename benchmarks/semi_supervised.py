@@ -9,7 +9,7 @@ unlabelled rows (no Hungarian matching: cluster k must be class k), against
 
 Usage::
 
-    python benchmarks/semi_supervised.py                       # digits, 3 draws
+    python benchmarks/semi_supervised.py                       # digits, 3 draws, every model
     python benchmarks/semi_supervised.py --datasets mnist5k
     python benchmarks/semi_supervised.py --models ClusterGAN --params '{"manifold_weight": 1}'
 """
@@ -34,17 +34,19 @@ def partial_labels(y, labels_per_class, seed):
     return partial
 
 
-def make_model(name, seed, params):
+def make_model(name, n_clusters, seed, params):
     if name == "LabelSpreading":
         return LabelSpreading(kernel="knn")
-    return make_clusterer(name, seed, params)
+    return make_clusterer(name, n_clusters, seed, params)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["digits"], choices=["digits", "mnist5k"])
     parser.add_argument(
-        "--models", nargs="+", default=["ClusterGAN", "InfoGAN", "GMVAE", "LabelSpreading"]
+        "--models",
+        nargs="+",
+        default=["ClusterGAN", "GMVAE", "InfoGAN", "VaDE", "DEC", "LabelSpreading"],
     )
     parser.add_argument("--draws", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--labels-per-class", type=int, default=10)
@@ -59,7 +61,7 @@ def main(argv=None):
             scores, seconds = [], []
             for draw in args.draws:
                 y_partial = partial_labels(y, args.labels_per_class, draw)
-                model = make_model(name, draw, params)
+                model = make_model(name, len(np.unique(y)), draw, params)
                 start = time.perf_counter()
                 model.fit(X, y_partial)
                 seconds.append(time.perf_counter() - start)

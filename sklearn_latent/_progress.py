@@ -3,14 +3,16 @@
 scikit-learn 1.9 added an experimental callback API, :mod:`sklearn.callback`.
 Where it exists the estimators take ``set_callbacks(ProgressBar())`` or a
 ``ScoringMonitor``, as scikit-learn's own iterative estimators do: ``fit`` is
-the root task and each epoch one of its subtasks, so inside ``GridSearchCV``
-the epochs nest under the search's fits.  With an older scikit-learn the
+the root task, and each stage before training (neighbours, layout,
+initialisation) and each epoch one of its subtasks, so inside ``GridSearchCV``
+they nest under the search's fits.  With an older scikit-learn the
 mixin below is empty, ``fit`` has no callbacks, and ``verbose`` works as ever.
 """
 
 import copy
 import functools
 from contextlib import contextmanager
+from numbers import Integral
 
 from tqdm.auto import tqdm
 
@@ -42,14 +44,24 @@ _BAR_FORMAT = (
 )
 
 
-def init_callback_context(estimator, n_epochs):
-    """Open the fit's callback context (scikit-learn >= 1.9), with one subtask per epoch.
+#: The most stages a fit runs before its epochs (the geometry, the number of
+#: clusters, the neighbours, the layout and mixture, the initialisation), each a
+#: subtask of the fit before the epochs'.
+MAX_STAGES = 5
 
-    Called first thing in ``fit``: it sets up the callbacks, which
-    ``with_callbacks`` tears down however ``fit`` ends.
+
+def init_callback_context(estimator, n_epochs):
+    """Open the fit's callback context (scikit-learn >= 1.9): subtasks for its stages and epochs.
+
+    Called first thing in ``fit``, before the parameters are checked: it sets
+    up the callbacks, which ``with_callbacks`` tears down however ``fit``
+    ends.  ``n_epochs`` is ``max_iter`` as given; when it is not a number
+    (None, the default, or a value ``fit`` is about to refuse) the number of
+    subtasks is not known in advance.
     """
     if hasattr(estimator, "_init_callback_context"):
-        estimator._init_callback_context(max_subtasks=n_epochs)
+        known = isinstance(n_epochs, Integral) and not isinstance(n_epochs, bool)
+        estimator._init_callback_context(max_subtasks=n_epochs + MAX_STAGES if known else None)
 
 
 class FitProgress:
@@ -88,23 +100,31 @@ class FitProgress:
 
     @contextmanager
     def stage(self, name):
-        """A stage of ``fit`` before the epochs (neighbours, layout, pretraining), when ``verbose``.
+        """A stage of ``fit`` before the epochs (neighbours, layout, pretraining).
 
-        Its line appears when the stage begins and shows its time when it
-        ends, so a long search or layout is never a silent wait.
+        With ``verbose`` its line appears when the stage begins and shows its
+        time when it ends, so a long search or layout is never a silent wait;
+        for the callbacks it is a subtask of the fit, named ``name``, with no
+        fitted model to hand over (a ``ScoringMonitor`` scores only epochs).
         """
-        if not self.estimator.verbose:
-            yield
-            return
-        line = tqdm(
-            total=None,
-            desc=f"{type(self.estimator).__name__.removesuffix('Clustering')}: {name}",
-            bar_format="{desc} [{elapsed}]",
-        )
+        context = None
+        if self._context is not None:
+            context = self._context.subcontext(task_name=name)
+            self._call(context, "call_on_fit_task_begin")
+        line = None
+        if self.estimator.verbose:
+            line = tqdm(
+                total=None,
+                desc=f"{type(self.estimator).__name__.removesuffix('Clustering')}: {name}",
+                bar_format="{desc} [{elapsed}]",
+            )
         try:
             yield
         finally:
-            line.close()
+            if line is not None:
+                line.close()
+            if context is not None:
+                context.call_on_fit_task_end(estimator=self.estimator, X=self.X, y=self.y)
 
     def epochs(self, first_epoch, n_epochs):
         """The epoch numbers to run, as a progress bar when ``verbose``."""

@@ -1,4 +1,4 @@
-"""scikit-learn's callbacks (sklearn.callback, >= 1.9): fit is a task, epochs its subtasks."""
+"""scikit-learn's callbacks (>= 1.9): fit is a task; its stages and epochs, subtasks."""
 
 import numpy as np
 import pytest
@@ -38,12 +38,20 @@ def test_each_epoch_is_a_subtask_with_a_snapshot(estimator_class, blobs):
     recorder = Recorder()
     model = fast(estimator_class, n_clusters=3, max_iter=3, random_state=0)
     model.set_callbacks(recorder).fit(X)
-    assert recorder.begun == ["fit", "epoch", "epoch", "epoch"]
-    assert [name for name, _ in recorder.ended] == ["epoch", "epoch", "epoch", "fit"]
+    # The stages before training come first, each a task with no model to hand over.
+    stages = [
+        "euclidean geometry of the rows",
+        "nearest neighbours",
+        "layout and mixture",
+        "initialisation",
+    ]
+    assert recorder.begun == ["fit", *stages, "epoch", "epoch", "epoch"]
+    assert [name for name, _ in recorder.ended] == [*stages, "epoch", "epoch", "epoch", "fit"]
+    assert all(fitted is None for _, fitted in recorder.ended[: len(stages)])
     assert recorder.torn_down == 1
     # The estimator handed over after epoch 1 is that epoch's model, kept while
     # training went on: the same as a fit of one epoch.
-    after_one = recorder.ended[0][1]
+    after_one = recorder.ended[len(stages)][1]
     assert after_one.n_iter_ == 1 and len(after_one.history_) == 1
     one_epoch = fast(estimator_class, n_clusters=3, max_iter=1, random_state=0).fit(X)
     np.testing.assert_array_equal(after_one.transform(X), one_epoch.transform(X))
