@@ -45,8 +45,8 @@ _BAR_FORMAT = (
 
 
 #: The most stages a fit runs before its epochs (the geometry, the number of
-#: clusters, the neighbours, the layout and mixture, the initialisation), each a
-#: subtask of the fit before the epochs'.
+#: clusters, the neighbours, the layout and mixture, the initialisation); each is
+#: a subtask of the fit, as each epoch is.
 MAX_STAGES = 5
 
 
