@@ -343,6 +343,27 @@ def _stages_timed(seconds):
         yield
 
 
+def _staged_fit(estimator, X, n_clusters):
+    """A default fit after a warm-up: the model, and its table cells of seconds per stage and peak.
+
+    The cells: fit, neighbours (the geometry included), layout and mixture,
+    initialisation, training, labels (the rest of the fit, mostly ``labels_``),
+    and the peak memory above the input.
+    """
+    estimator(n_clusters=n_clusters, max_iter=1, random_state=0).fit(X[:2000])  # warm-up
+    stages = {}
+    with _stages_timed(stages):
+        model, seconds, peak = measure(estimator(n_clusters=n_clusters, random_state=0).fit, X)
+    training = sum(record["seconds"] for record in model.history_)
+    geometry = sum(v for name, v in stages.items() if name.endswith("geometry of the rows"))
+    neighbours = stages.get("nearest neighbours", 0.0) + geometry
+    layout = stages.get("layout and mixture", 0.0)
+    initialisation = stages.get("initialisation", 0.0)
+    labels = seconds - neighbours - layout - initialisation - training
+    cells = (seconds, neighbours, layout, initialisation, training, labels, peak)
+    return model, " | ".join(f"{cell:.0f}" for cell in cells)
+
+
 def million(n_rows=1_000_000, n_clusters=20, sample_rows=100_000):
     from neighbors import make_rows
 
@@ -369,23 +390,10 @@ def million(n_rows=1_000_000, n_clusters=20, sample_rows=100_000):
         )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for estimator in ESTIMATORS:
-            estimator(n_clusters=n_clusters, max_iter=1, random_state=0).fit(X[:2000])  # warm-up
-            stages = {}
-            with _stages_timed(stages):
-                model, seconds, peak = measure(
-                    estimator(n_clusters=n_clusters, random_state=0).fit, X
-                )
-            training = sum(record["seconds"] for record in model.history_)
-            geometry = sum(v for name, v in stages.items() if name.endswith("geometry of the rows"))
-            neighbours = stages.get("nearest neighbours", 0.0) + geometry
-            layout = stages.get("layout and mixture", 0.0)
-            initialisation = stages.get("initialisation", 0.0)
-            labels = seconds - neighbours - layout - initialisation - training
+            model, cells = _staged_fit(estimator, X, n_clusters)
             sample_model = estimator(n_clusters=n_clusters, random_state=0).fit(X[:sample_rows])
             print(
-                f"| {estimator.__name__} | {seconds:.0f} | {neighbours:.0f} | {layout:.0f} | "
-                f"{initialisation:.0f} | {training:.0f} | {labels:.0f} | {peak:.0f} | "
-                f"{cluster_accuracy(y, model.labels_):.3f} | "
+                f"| {estimator.__name__} | {cells} | {cluster_accuracy(y, model.labels_):.3f} | "
                 f"{cluster_accuracy(y, sample_model.predict(X)):.3f} |",
                 flush=True,
             )
@@ -409,23 +417,9 @@ def million_sparse(n_docs=1_000_000, n_terms=5_000, n_topics=20):
         "training s | labels s | peak above input (MiB) | ACC |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    ClusterGANClustering(n_clusters=n_topics, max_iter=1, random_state=0).fit(X[:2000])
-    stages = {}
-    with _stages_timed(stages):
-        model, seconds, peak = measure(
-            ClusterGANClustering(n_clusters=n_topics, random_state=0).fit, X
-        )
-    training = sum(record["seconds"] for record in model.history_)
-    geometry = sum(v for name, v in stages.items() if name.endswith("geometry of the rows"))
-    neighbours = stages.get("nearest neighbours", 0.0) + geometry
-    layout = stages.get("layout and mixture", 0.0)
-    initialisation = stages.get("initialisation", 0.0)
-    labels = seconds - neighbours - layout - initialisation - training
+    model, cells = _staged_fit(ClusterGANClustering, X, n_topics)
     print(
-        f"| ClusterGANClustering | {seconds:.0f} | {neighbours:.0f} | {layout:.0f} | "
-        f"{initialisation:.0f} | {training:.0f} | {labels:.0f} | {peak:.0f} | "
-        f"{cluster_accuracy(y, model.labels_):.3f} |",
-        flush=True,
+        f"| ClusterGANClustering | {cells} | {cluster_accuracy(y, model.labels_):.3f} |", flush=True
     )
 
 

@@ -32,25 +32,12 @@ import time
 
 import numpy as np
 import torch
+from scale import ESTIMATORS
 from torch.utils.flop_counter import FlopCounterMode
 
-from sklearn_latent import (
-    ClusterGANClustering,
-    DECClustering,
-    GMVAEClustering,
-    InfoGANClustering,
-    VaDEClustering,
-)
 from sklearn_latent._data import make_row_source, nearest_neighbors
 from sklearn_latent._runtime import TrainingRandomness
 
-ESTIMATORS = (
-    ClusterGANClustering,
-    GMVAEClustering,
-    InfoGANClustering,
-    VaDEClustering,
-    DECClustering,
-)
 BATCH_SIZES = (64, 128, 256, 512, 1024, 2048)
 N_ROWS, N_FEATURES, N_CLUSTERS = 8192, 784, 10
 
