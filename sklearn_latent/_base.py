@@ -328,6 +328,7 @@ class BaseLatentClustering(
             warm_start,
             getattr(self, "n_clusters_", None),
             stage=self._fit_progress.stage,
+            device=device,
         )
         self.metric_ = recipe.metric
         if recipe.n_clusters_search is not None:

@@ -98,6 +98,8 @@ MIN_CLUSTER_SHARE = 0.005
 #: (two pairs of digits that share most of their neighbours).
 SEPARATE_LINK_RATIO = 1 / 3
 
+CPU = torch.device("cpu")
+
 
 class Layout(NamedTuple):
     """A neighbour graph of ``X[rows]`` and its layout at ``seed``, to be used twice."""
@@ -108,7 +110,7 @@ class Layout(NamedTuple):
     embedding: np.ndarray
 
 
-def manifold_clusters(X, rows, n_clusters, seed, layout=None):
+def manifold_clusters(X, rows, n_clusters, seed, layout=None, device=CPU):
     """Cluster a sample of ``X[rows]`` in a layout of its neighbour graph.
 
     Parameters
@@ -125,6 +127,8 @@ def manifold_clusters(X, rows, n_clusters, seed, layout=None):
     layout : Layout, default=None
         The graph and layout of these rows at this seed, where
         :func:`count_clusters` already made them (its ``layout``): not made again.
+    device : torch.device, default=cpu
+        Where the layout is optimised (the fit's device).
 
     Returns
     -------
@@ -133,7 +137,7 @@ def manifold_clusters(X, rows, n_clusters, seed, layout=None):
     clusters : ndarray of int
         Their mixture components, in ``[0, n_clusters)``.
     """
-    rows, responsibility = initial_clustering(X, rows, n_clusters, seed, layout)
+    rows, responsibility = initial_clustering(X, rows, n_clusters, seed, layout, device)
     if not rows.size:
         return rows, rows
     confident = responsibility.max(axis=1) >= CONFIDENCE
@@ -143,7 +147,7 @@ def manifold_clusters(X, rows, n_clusters, seed, layout=None):
     return rows[confident], responsibility[confident].argmax(axis=1)
 
 
-def initial_clustering(X, rows, n_clusters, seed, layout=None):
+def initial_clustering(X, rows, n_clusters, seed, layout=None, device=CPU):
     """The mixture responsibilities of the rows :func:`manifold_clusters` lays out.
 
     Takes the arguments of :func:`manifold_clusters`.  Returns the laid-out
@@ -159,10 +163,10 @@ def initial_clustering(X, rows, n_clusters, seed, layout=None):
     if layout is not None and np.array_equal(layout.rows, rows) and layout.seed == seed:
         return rows, mixture_partition(layout.embedding, layout.graph, n_clusters, seed)
     # Float64: squared distances of rows far beyond 1e19 would overflow float32.
-    return rows, layout_mixture(X[rows].astype(np.float64), n_clusters, seed)
+    return rows, layout_mixture(X[rows].astype(np.float64), n_clusters, seed, device=device)
 
 
-def layout_mixture(X, n_clusters, seed, n_epochs=None):
+def layout_mixture(X, n_clusters, seed, n_epochs=None, device=CPU):
     """Each row's responsibilities under a Gaussian mixture fitted in its graph layout.
 
     Parameters
@@ -176,6 +180,8 @@ def layout_mixture(X, n_clusters, seed, n_epochs=None):
     n_epochs : int, default=None
         Layout epochs; None takes ``N_EPOCHS_SMALL`` up to ``SMALL_INPUT_ROWS``
         rows and ``N_EPOCHS_LARGE`` above.
+    device : torch.device, default=cpu
+        Where the layout is optimised.
 
     Returns
     -------
@@ -185,7 +191,7 @@ def layout_mixture(X, n_clusters, seed, n_epochs=None):
     if n_epochs is None:
         n_epochs = layout_epochs(n_rows)
     graph = fuzzy_neighbor_graph(X, min(N_NEIGHBORS, n_rows - 1))
-    embedding = optimize_layout(graph, min(N_COMPONENTS, n_rows - 2), n_epochs, seed)
+    embedding = optimize_layout(graph, min(N_COMPONENTS, n_rows - 2), n_epochs, seed, device)
     return mixture_partition(embedding, graph, n_clusters, seed)
 
 
@@ -361,7 +367,7 @@ def spectral_start(graph, n_components, random):
     return start + random.normal(scale=1e-4, size=start.shape)
 
 
-def optimize_layout(graph, n_components, n_epochs, seed):
+def optimize_layout(graph, n_components, n_epochs, seed, device=CPU):
     """Minimise UMAP's cross-entropy by full-batch negative sampling (sec. 3.2).
 
     Each update, every edge is drawn with probability its membership; a drawn
@@ -369,39 +375,58 @@ def optimize_layout(graph, n_components, n_epochs, seed):
     ``NEGATIVE_SAMPLES`` random rows.  The step size decays linearly to zero
     and each gradient is clipped at 4, as in UMAP.
 
+    The updates run on ``device`` (the fit's), from a generator of their own
+    there: on a GPU the same seed gives another layout than on the CPU, and
+    the same layout on every run (see :func:`_add_to_rows`).
+
     Returns
     -------
     embedding : ndarray of shape (n_rows, n_components)
     """
     random = np.random.default_rng(seed)
-    generator = torch.Generator().manual_seed(seed)
-    embedding = torch.tensor(spectral_start(graph, n_components, random), dtype=torch.float32)
-    head = torch.from_numpy(graph.row.astype(np.int64))
-    tail = torch.from_numpy(graph.col.astype(np.int64))
-    membership = torch.from_numpy(graph.data / graph.data.max()).float()
+    generator = torch.Generator(device=device).manual_seed(seed)
+    start = spectral_start(graph, n_components, random)
+    embedding = torch.tensor(start, dtype=torch.float32, device=device)
+    head = torch.from_numpy(graph.row.astype(np.int64)).to(device)
+    tail = torch.from_numpy(graph.col.astype(np.int64)).to(device)
+    membership = torch.from_numpy(graph.data / graph.data.max()).float().to(device)
     n_rows = embedding.shape[0]
     a, b = CURVE_A, CURVE_B
     for epoch in range(n_epochs):
         step = 1.0 - epoch / n_epochs
-        drawn = torch.rand(membership.shape[0], generator=generator) < membership
+        drawn = torch.rand(membership.shape[0], generator=generator, device=device) < membership
         heads, tails = head[drawn], tail[drawn]
         # Attraction: the gradient of -log(1 / (1 + a d^2b)) in the head's position.
         delta = embedding[heads] - embedding[tails]
         d2 = (delta * delta).sum(dim=1, keepdim=True).clamp_min(1e-12)
         pull = (-2 * a * b * d2 ** (b - 1) / (1 + a * d2**b) * delta).clamp(-4, 4) * step
-        embedding.index_add_(0, heads, pull)
-        embedding.index_add_(0, tails, -pull)
+        _add_to_rows(embedding, heads, pull)
+        _add_to_rows(embedding, tails, -pull)
         # Repulsion: the gradient of -log(1 - 1 / (1 + a d^2b)); 1e-3 keeps it finite at d = 0.
         heads = heads.repeat_interleave(NEGATIVE_SAMPLES)
-        others = torch.randint(n_rows, heads.shape, generator=generator)
+        others = torch.randint(n_rows, heads.shape, generator=generator, device=device)
         delta = embedding[heads] - embedding[others]
         d2 = (delta * delta).sum(dim=1, keepdim=True)
         push = (2 * b / ((1e-3 + d2) * (1 + a * d2**b)) * delta).clamp(-4, 4) * step
-        embedding.index_add_(0, heads, push)
-    return embedding.numpy().astype(np.float64)
+        _add_to_rows(embedding, heads, push)
+    return embedding.cpu().numpy().astype(np.float64)
 
 
-def count_clusters(X, rows, max_clusters, seed, return_layout=False):
+def _add_to_rows(embedding, rows, updates):
+    """``embedding[rows] += updates`` in place, repeated rows summed, in the same order every run.
+
+    On CUDA ``index_add_`` sums with atomic additions, whose order (and so the
+    float result) changes from run to run, while ``index_put_`` with
+    ``accumulate=True`` sorts the rows first and is deterministic; on the CPU
+    it is the other way round (the list of ``torch.use_deterministic_algorithms``).
+    """
+    if embedding.is_cuda:
+        embedding.index_put_((rows,), updates, accumulate=True)
+    else:
+        embedding.index_add_(0, rows, updates)
+
+
+def count_clusters(X, rows, max_clusters, seed, return_layout=False, device=CPU):
     """How many clusters the neighbour graph of ``X[rows]`` holds: ``n_clusters="auto"``.
 
     The rows (a sample of at most ``COUNT_ROWS``) get the fuzzy neighbour
@@ -434,6 +459,8 @@ def count_clusters(X, rows, max_clusters, seed, return_layout=False):
     return_layout : bool, default=False
         Also return the graph and the first layout, which are those
         :func:`manifold_clusters` makes of the same rows at the same seed.
+    device : torch.device, default=cpu
+        Where the layouts are optimised (the fit's device).
 
     Returns
     -------
@@ -470,7 +497,7 @@ def count_clusters(X, rows, max_clusters, seed, return_layout=False):
     curves, layout = [], None
     for layout_seed in layout_seeds:
         embedding = optimize_layout(
-            graph, min(N_COMPONENTS, n_rows - 2), layout_epochs(n_rows), layout_seed
+            graph, min(N_COMPONENTS, n_rows - 2), layout_epochs(n_rows), layout_seed, device
         )
         if layout is None:
             layout = Layout(rows, seed, graph, embedding)

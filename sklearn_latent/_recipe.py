@@ -31,7 +31,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._data import nearest_neighbors, neighbor_space, resolve_metric
 from ._losses import posterior_regularizer
-from ._manifold import MAX_CLUSTERS, count_clusters, manifold_clusters
+from ._manifold import CPU, MAX_CLUSTERS, count_clusters, manifold_clusters
 from ._validation import FLOAT32_MAX
 
 #: The recipe's parameters and their constraints (scikit-learn's form).
@@ -63,7 +63,17 @@ class RecipeSetup(NamedTuple):
     anchors: np.ndarray | None
 
 
-def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=None, stage=None):
+def prepare(
+    fitted,
+    X,
+    train_rows,
+    labels,
+    seed,
+    warm_start,
+    fitted_n_clusters=None,
+    stage=None,
+    device=CPU,
+):
     """Find what the recipe's terms need, before the networks are built.
 
     Parameters
@@ -86,6 +96,8 @@ def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=N
     stage : callable, default=None
         ``stage(name)`` returns a context around each stage, for progress
         (``FitProgress.stage``); None shows nothing.
+    device : torch.device, default=cpu
+        Where the layouts are optimised: the fit's device.
 
     Returns
     -------
@@ -108,7 +120,7 @@ def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=N
         max_clusters = MAX_CLUSTERS if fitted.max_clusters is None else fitted.max_clusters
         with stage("number of clusters"):
             n_clusters, search, layout = count_clusters(
-                points, train_rows, max_clusters, seed, return_layout=True
+                points, train_rows, max_clusters, seed, return_layout=True, device=device
             )
     elif n_clusters == "auto":
         n_clusters = fitted_n_clusters  # a warm start keeps the number it found
@@ -125,7 +137,7 @@ def prepare(fitted, X, train_rows, labels, seed, warm_start, fitted_n_clusters=N
         with stage("layout and mixture"):
             # Up to 5,000 rows the search laid out the same rows the start lays out.
             anchored_rows, clusters = manifold_clusters(
-                points, train_rows, n_clusters, seed, layout
+                points, train_rows, n_clusters, seed, layout, device
             )
         if anchored_rows.size:
             anchors = np.full(X.shape[0], -1, dtype=np.int64)

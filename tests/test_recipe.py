@@ -7,7 +7,7 @@ import torch
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import fast
+from conftest import ESTIMATORS, fast
 from sklearn_latent import _manifold, _networks
 from sklearn_latent._trainer import AUTO_MAX_EPOCHS, AUTO_UPDATES
 
@@ -50,6 +50,38 @@ def test_manifold_clusters_take_any_training_input(five_blobs, make_input):
     rows, clusters = _manifold.manifold_clusters(make_input(X), np.arange(0, 400, 2), 5, seed=0)
     assert set(rows) <= set(range(0, 400, 2))
     assert adjusted_rand_score(y[rows], clusters) > 0.9
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+@pytest.mark.parametrize("n_clusters", [3, "auto"])
+def test_the_layouts_run_on_the_fits_device(five_blobs, monkeypatch, n_clusters, device):
+    X, _ = five_blobs
+    estimator_class = ESTIMATORS[0]  # the recipe is the base's: one model shows it
+    devices, optimize_layout = [], _manifold.optimize_layout
+
+    def recorded(graph, n_components, n_epochs, seed, device=_manifold.CPU):
+        devices.append(device)
+        return optimize_layout(graph, n_components, n_epochs, seed, device)
+
+    monkeypatch.setattr(_manifold, "optimize_layout", recorded)
+    model = fast(estimator_class, n_clusters=n_clusters, max_iter=1, device=device, random_state=0)
+    model.fit(X)
+    # The count lays out the rows several times; the start reuses its first layout.
+    assert devices == [model.device_] * (_manifold.COUNT_LAYOUTS if n_clusters == "auto" else 1)
+
+
+@needs_cuda
+def test_the_layout_on_cuda_is_the_same_every_run_and_finds_the_clusters(five_blobs):
+    X, y = five_blobs
+    graph = _manifold.fuzzy_neighbor_graph(X.astype(np.float64), 15)
+    cuda = torch.device("cuda")
+    first, second = (_manifold.optimize_layout(graph, 10, 200, 0, cuda) for _ in range(2))
+    np.testing.assert_array_equal(first, second)
+    rows, clusters = _manifold.manifold_clusters(X, np.arange(len(X)), 5, 0, device=cuda)
+    assert adjusted_rand_score(y[rows], clusters) > 0.95
 
 
 @pytest.mark.parametrize(
