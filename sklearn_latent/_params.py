@@ -119,7 +119,9 @@ SHARED_ENTRIES = {
     Neighbours per row for the consistency term, found once per ``fit`` in
     the geometry ``metric`` names (on the top 50 singular directions of
     dense rows of more than 100 features): exact up to 20,000 training
-    rows, approximate above (NN-descent, by pynndescent).""",
+    rows, approximate above (NN-descent, by pynndescent; sparse rows of
+    more than 100 features on their top 50 singular directions, scaled
+    to unit length, as latent semantic analysis compares documents).""",
     "metric": """metric : {"auto", "euclidean", "cosine"}, default="auto"
     How rows are compared to find their neighbours, for the neighbour
     term and the manifold initialisation: by distance, or by angle

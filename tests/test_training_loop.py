@@ -93,16 +93,31 @@ def test_large_input_neighbours_are_approximately_the_nearest(monkeypatch):
     np.testing.assert_array_equal(again, neighbors)  # seeded: the same neighbours
 
 
-def test_large_sparse_input_neighbours_are_found_by_angle(monkeypatch):
-    """Sparse rows above the limit are searched as they are, by angle (metric="cosine")."""
+@pytest.mark.parametrize("n_features", [40, 2 * data_module.PROJECTION_MIN_FEATURES])
+def test_large_sparse_input_neighbours_are_found_by_angle(monkeypatch, n_features):
+    """Sparse rows above the limit are searched by angle (metric="cosine"), wide ones by LSA."""
     monkeypatch.setattr(data_module, "EXACT_NEIGHBORS_MAX_ROWS", 60)
-    X, blob = _blob_rows(400, n_features=40)
+    X, blob = _blob_rows(400, n_features=n_features)
     X = np.abs(X) * (np.abs(X) > 10)  # non-negative and sparse, like term weights
     X *= np.random.default_rng(1).uniform(0.5, 5, size=(400, 1))  # lengths do not matter
     points = data_module.neighbor_space(sp.csr_matrix(X), np.arange(400), 0, "cosine")
     assert sp.issparse(points)
+    searched, search = [], data_module._approximate_neighbors
+
+    def recorded(rows, n_neighbors, seed):
+        searched.append(rows)
+        return search(rows, n_neighbors, seed)
+
+    monkeypatch.setattr(data_module, "_approximate_neighbors", recorded)
     neighbors = data_module.nearest_neighbors(points, np.arange(400), n_neighbors=5, seed=0)
     assert (blob[neighbors] == blob[:, None]).mean() >= 0.95
+    (rows,) = searched
+    if n_features > data_module.PROJECTION_MIN_FEATURES:
+        # Wide sparse rows are searched on their unit-length singular coordinates.
+        assert isinstance(rows, np.ndarray) and rows.shape == (400, data_module.PROJECTION_DIM)
+        np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1, rtol=1e-5)
+    else:
+        assert rows is points
 
 
 def test_exact_neighbours_are_the_nearest_other_rows(blobs):
