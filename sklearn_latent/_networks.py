@@ -138,7 +138,15 @@ class HeadedNet(nn.Module):
 
 
 def _activate(x, activation):
-    return torch.sigmoid(x) if activation == "sigmoid" else x
+    """A generator's output layer: ``"sigmoid"``, ``"unit"`` or ``"linear"``."""
+    if activation == "sigmoid":
+        return torch.sigmoid(x)
+    if activation == "unit":
+        # Non-negative rows of unit length, as TfidfVectorizer's are.  The softmax
+        # is positive everywhere, so the length is never 0.
+        proportions = torch.softmax(x, dim=1)
+        return proportions / torch.linalg.vector_norm(proportions, dim=1, keepdim=True)
+    return x
 
 
 def make_trunk(n_features, image_shape, hidden_units, batch_norm):

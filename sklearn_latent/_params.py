@@ -174,9 +174,14 @@ SHARED_ENTRIES = {
     J of G with respect to the continuous latent coordinates (in units of
     their prior standard deviation), against mode collapse; the
     official code uses 0.01.  0 turns it off.""",
-    "output_activation": """output_activation : {"auto", "sigmoid", "linear"}, default="auto"
-    Output of G: "auto" takes a sigmoid when the training data lie in
-    [0, 1] (pixels, min-max scaled rows), linear otherwise.""",
+    "output_activation": 'output_activation : {"auto", "sigmoid", "unit", "linear"}, '
+    """default="auto"
+    Output of G: ``"sigmoid"`` values in (0, 1); ``"unit"`` non-negative
+    rows of unit length (a softmax over the features, scaled to unit
+    Euclidean length), as ``TfidfVectorizer``'s rows are; ``"linear"`` any
+    values.  ``"auto"`` takes ``"unit"`` for documents (``metric_`` is
+    ``"cosine"``), a sigmoid when the training data lie in [0, 1]
+    (pixels, min-max scaled rows), linear otherwise.""",
     "n_clusters_": """n_clusters_ : int
     The number of clusters fitted: ``n_clusters``, or the number found
     when it is ``"auto"``.  ``predict_proba`` has this many columns,

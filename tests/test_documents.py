@@ -93,8 +93,14 @@ def test_fit_on_tfidf_documents(estimator_class):
     if hasattr(model, "sample"):
         rows, _ = model.sample(5)
         assert np.isfinite(rows).all() and rows.min() >= 0
+    if "output_activation" in model.get_params():
+        # A GAN generates documents as TfidfVectorizer writes them: rows of unit length.
+        assert model.generator_.output_activation == "unit"
+        np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, rtol=1e-5)
     dense = fast(estimator_class, n_clusters=3, random_state=0).fit(X.toarray())
     assert dense.metric_ == "euclidean"
+    if "output_activation" in model.get_params():
+        assert dense.generator_.output_activation == "sigmoid"  # dense rows in [0, 1]
 
 
 def test_multinomial_decoder_generates_term_proportions(estimator_class):

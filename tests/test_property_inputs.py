@@ -716,7 +716,7 @@ class Poison:
 #: Values another parameter could take, valid for some and of the wrong type for others.
 OTHER_VALUES = [
     *(0, 1, 2, 5, 7, -1, 0.5, 5.0, 1e-3, True, False, None, np.int64(4)),
-    *("kmeans", "encoder", "bernoulli", "gaussian", "sigmoid", "linear", "wgan-gp"),
+    *("kmeans", "encoder", "bernoulli", "gaussian", "sigmoid", "unit", "linear", "wgan-gp"),
     *("cpu", "meta", "cuda:3", "bfloat16", "one-to-one", (4, 4), (1, 8, 8), (0.1, 0.2)),
     [("c0", "c0_hat")],
 ]
