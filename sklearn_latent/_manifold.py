@@ -98,6 +98,7 @@ MIN_CLUSTER_SHARE = 0.005
 #: (two pairs of digits that share most of their neighbours).
 SEPARATE_LINK_RATIO = 1 / 3
 
+#: Where the layouts are optimised unless a fit passes its own device.
 CPU = torch.device("cpu")
 
 
