@@ -69,8 +69,8 @@ from sklearn_latent._validation import FittedParams
 #: overrides it): 300 shared among the models, so the suite's time stays flat
 #: as models are added (60 each for five).  It was 800 until the neighbour
 #: search's numba compilation (about a minute on a fresh machine) joined the
-#: suite, and 600 until the whole suite ran 15.5 minutes on 2 cores (the
-#: property tests 200 s of it).
+#: suite, then 600, then 450 until the whole suite ran 931 s on a clean
+#: clone on 2 cores (the property tests 200 s of it).
 EXAMPLES_PER_MODEL = int(
     os.environ.get("SKLEARN_LATENT_HYPOTHESIS_EXAMPLES", 300 // len(ESTIMATORS))
 )
