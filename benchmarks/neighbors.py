@@ -160,21 +160,14 @@ def run_one(method, dataset, n_rows):
     # not the search's memory.
     import sklearn.neighbors  # noqa: F401
 
-    import sklearn_latent._data
+    import sklearn_latent._data  # noqa: F401
 
     X, truth = make_rows(dataset, n_rows)
     compile_seconds = None
     if sp.issparse(X) and method in ("hnswlib", "faiss-hnsw"):
         raise ValueError(f"{method} searches dense rows only")
     if method == "nndescent":
-        # The library's own approximate path on 2,000 rows (the exact-search limit
-        # lowered for it), so that what numba compiles is what the search runs.
-        data = sklearn_latent._data
-        limit, data.EXACT_NEIGHBORS_MAX_ROWS = data.EXACT_NEIGHBORS_MAX_ROWS, 0
-        start = time.perf_counter()
-        data.nearest_neighbors(X[:2000], np.arange(2000), N_NEIGHBORS, 0)
-        compile_seconds = time.perf_counter() - start
-        data.EXACT_NEIGHBORS_MAX_ROWS = limit
+        compile_seconds = compile_search(X)
     Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
     before = _status_kib("VmRSS")
     start = time.perf_counter()
@@ -202,6 +195,25 @@ def run_one(method, dataset, n_rows):
         ),
         flush=True,
     )
+
+
+def compile_search(X):
+    """Run the library's approximate search once on 2,000 rows of ``X``: numba compiles.
+
+    The exact-search limit is lowered for it, so that what numba compiles is
+    what the timed search runs (dense kernels for the LSA of sparse rows too).
+    Returns the seconds it took.
+    """
+    from sklearn_latent import _data
+
+    limit, _data.EXACT_NEIGHBORS_MAX_ROWS = _data.EXACT_NEIGHBORS_MAX_ROWS, 0
+    n_rows = min(2000, X.shape[0])
+    start = time.perf_counter()
+    try:
+        _data.nearest_neighbors(X[:n_rows], np.arange(n_rows), N_NEIGHBORS, 0)
+    finally:
+        _data.EXACT_NEIGHBORS_MAX_ROWS = limit
+    return time.perf_counter() - start
 
 
 def _pool_search(points, n_neighbors, seed):
@@ -235,11 +247,8 @@ def fits(dataset, n_rows, methods):
         X, truth = make_rows(dataset, n_rows)
         searches = [m for m in ("pool", "nndescent") if m in methods]
     n_clusters = len(np.unique(truth))
-    warm_up = X[: min(2000, X.shape[0])]
     library_search, exact_limit = _data._approximate_neighbors, _data.EXACT_NEIGHBORS_MAX_ROWS
-    start = time.perf_counter()
-    library_search(warm_up, 10, 0)  # numba compiles
-    print(f"(first NN-descent in this process: {time.perf_counter() - start:.0f} s)", flush=True)
+    print(f"(first NN-descent in this process: {compile_search(X):.0f} s)", flush=True)
     for method in searches:
         _data._approximate_neighbors = _pool_search if method == "pool" else library_search
         if dataset in REAL_DATASETS and method == "nndescent":
