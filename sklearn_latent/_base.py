@@ -102,17 +102,15 @@ search does not oversubscribe the machine.
 
 import copy
 from abc import ABCMeta, abstractmethod
-from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._data import make_row_source
-from ._inference import INFERENCE_BATCH_SIZE, finite_or_raise, inference_mode, run_batched
-from ._networks import default_hidden_units
+from ._inference import finite_or_raise, generate_batched, inference_mode, run_batched
 from ._params import SEQUENCE_CONSTRAINTS, SHARED_PARAMETER_CONSTRAINTS
 from ._partitions import accepts_dask
 from ._progress import CallbackSupportMixin, FitProgress, init_callback_context, with_callbacks
@@ -122,6 +120,7 @@ from ._runtime import (
     autocast,
     available_device,
     drawing_from,
+    portable_state,
     resolve_device,
     seed_from_random_state,
 )
@@ -137,6 +136,8 @@ from ._validation import (
     FittedParams,
     check_cluster_posterior_trained,
     check_data_shape,
+    check_embeddings,
+    check_n_samples,
     check_params,
     check_partial_labels,
     check_training_data,
@@ -175,12 +176,7 @@ class BaseLatentClustering(
         """Create the networks as fitted attributes (on the CPU)."""
 
     def _make_optimizers(self):
-        """The optimisers ``_train_step`` receives, made after the modules moved.
-
-        By default one Adam at ``learning_rate`` over every network, as a
-        model trained on one objective (a VAE) needs; adversarial models
-        override it with one optimiser per player.
-        """
+        """One Adam over every network; adversarial models make one per player."""
         fitted = self._fitted_params
         parameters = [p for module in self._modules() for p in module.parameters()]
         return self._adam(parameters, fitted.learning_rate)
@@ -224,18 +220,11 @@ class BaseLatentClustering(
     _progress_loss = None
 
     def _decode(self, Z):
-        """Data rows for a tensor batch of embeddings (``inverse_transform``).
-
-        A model without a decoder leaves this undefined, and has no
-        ``inverse_transform``.
-        """
+        """Data rows for a tensor batch of embeddings; undefined: no ``inverse_transform``."""
         raise NotImplementedError
 
     def _generate(self, clusters, random):
-        """Rows generated for a tensor batch of cluster indices (``sample``).
-
-        A model that cannot generate leaves this undefined, and has no ``sample``.
-        """
+        """Rows for a tensor batch of cluster indices; undefined: no ``sample``."""
         raise NotImplementedError
 
     def _generates(self):
@@ -308,10 +297,7 @@ class BaseLatentClustering(
     def _fit(self, X, labels, warm_start):
         fitted = self._fitted_params
         device = resolve_device(fitted.device)
-        seed = seed_from_random_state(self.random_state)
-        if warm_start:
-            # A continued fit draws fresh batches and noise, not a replay of the first.
-            seed = int(np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0])
+        seed = seed_from_random_state(self.random_state, self.n_iter_ if warm_start else None)
         random = TrainingRandomness(seed, device)
         fitted_modules = dict(self._named_modules())
         # The recipe comes before the networks: a model may choose its likelihood
@@ -330,12 +316,7 @@ class BaseLatentClustering(
             stage=self._fit_progress.stage,
             device=device,
         )
-        self.metric_ = recipe.metric
-        if recipe.n_clusters_search is not None:
-            self.n_clusters_search_ = recipe.n_clusters_search
-        elif fitted.n_clusters != "auto":
-            vars(self).pop("n_clusters_search_", None)  # of an earlier fit with "auto"
-        fitted.n_clusters = self.n_clusters_ = recipe.n_clusters
+        recipe.record_on(self, fitted)
         # Torch initialises weights from its process-wide generator, which other
         # threads share: the networks draw from the fit's own instead (built on
         # the CPU, so from a CPU generator), and the global stream is never read.
@@ -365,53 +346,28 @@ class BaseLatentClustering(
         """Fit whatever maps the trained model to labels; nothing by default."""
 
     def _initialize(self, X, train_rows, known_clusters, random):
-        """Prepare the new networks from the training rows before the loop; nothing by default.
-
-        Called once per fit, not on a warm start, with the networks on the
-        training device.  ``known_clusters`` is None or one cluster per row of
-        ``X`` (-1 for none): the partial labels, or else the manifold
-        initialisation's anchors, so a model can start its own cluster
-        parameters where the label or anchor term will pull them.
-        """
+        """Prepare the new networks from the training rows (networks on the device); nothing."""
 
     def _begin_epoch(self, X, train_rows, random):
-        """Work done once per epoch before its steps; nothing by default.
-
-        ``X`` is the training data and ``train_rows`` the indices trained on;
-        the steps see each batch's positions in ``X`` as ``batch.indices``.
-        Inference over the rows here (``self._run_batched(self._cluster_proba,
-        X, train_rows)``) runs the networks in evaluation mode; the loop puts
-        them back in training mode afterwards.
-        """
+        """Work done once per epoch before its steps (networks in evaluation mode); nothing."""
 
     def _validation_score(self, X, rows):
         """The held-out number early stopping maximises: the mean of ``_score_samples``."""
         return float(np.mean(self._run_batched(self._score_samples, X, rows), dtype=np.float64))
 
     def _cluster_weights(self):
-        """The prior probability of each cluster, which ``sample`` draws counts from.
-
-        Uniform by default, the prior of every model with a fixed cluster prior.
-        """
+        """The cluster prior ``sample`` draws counts from: uniform, unless the model learns it."""
         n_clusters = self._fitted_params.n_clusters
         return np.full(n_clusters, 1 / n_clusters)
 
     def _cluster_posterior_weights(self):
-        """The weights of the terms that train the network behind ``_cluster_proba``.
-
-        A dict by parameter name, or None (the default) when the model's own
-        objective always trains that network.
-        """
+        """Weights of the terms training ``_cluster_proba``'s network; None: the objective does."""
         return None
 
     def _recipe_loss(self, batch, proba, neighbor_proba=None):
-        """The shared training recipe's terms on the cluster posterior of real rows.
+        """The recipe's loss on ``proba``, the posterior of ``batch.rows``, and its record.
 
-        :func:`~sklearn_latent._recipe.recipe_loss` at the fit's parameters;
-        ``proba`` is the posterior of ``batch.rows`` in the graph of the
-        network it trains, and ``neighbor_proba`` returns that of
-        ``batch.neighbors`` (by default ``_cluster_proba`` of them).  Returns
-        the loss to add to that network's, and the record for ``history_``.
+        ``neighbor_proba()`` gives that of ``batch.neighbors`` (default: ``_cluster_proba``).
         """
         return recipe_loss(
             self._fitted_params,
@@ -518,13 +474,7 @@ class BaseLatentClustering(
             Generated data rows.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=np.float32)
-        width = len(self._feature_names_out())
-        if Z.shape[1] != width:
-            raise ValueError(
-                f"X has {Z.shape[1]} columns but inverse_transform expects embeddings of "
-                f"width {width}, as returned by transform."
-            )
+        Z = check_embeddings(X, width=len(self._feature_names_out()))
         return self._infer("inverse_transform", self._decode, Z)
 
     @accepts_dask
@@ -586,21 +536,12 @@ class BaseLatentClustering(
             Cluster index each row was generated from.
         """
         check_is_fitted(self)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        check_n_samples(n_samples)
         fitted = self._fitted_params
         random = TrainingRandomness(seed_from_random_state(fitted.random_state), self.device_)
         counts = random.numpy.multinomial(n_samples, self._cluster_weights())
         y = np.repeat(np.arange(fitted.n_clusters), counts)
-        with self._inference():
-            X = np.concatenate(
-                [
-                    self._generate(chunk, random).float().cpu().numpy()
-                    for chunk in torch.split(
-                        torch.as_tensor(y, device=self.device_), INFERENCE_BATCH_SIZE
-                    )
-                ]
-            )
+        X = generate_batched(self._generate, y, self.device_, self._modules(), random)
         return self._finite(X, "sample"), y
 
     def _validate_input(self, X):
@@ -638,25 +579,10 @@ class BaseLatentClustering(
     def _check_data_against_params(self, X):
         check_data_shape(self._fitted_params, X)
 
-    def _hidden_units(self, n_features):
-        """Hidden widths: the user's, or sized to the input when ``hidden_units=None``."""
-        fitted = self._fitted_params
-        if fitted.hidden_units is not None:
-            return tuple(fitted.hidden_units)
-        return default_hidden_units(n_features, fitted.image_shape)
-
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
-        # A copy: the default state is the live instance dict, which must keep
-        # its GPU modules.
-        state = dict(super().__getstate__())
-        # Store weights on the CPU so a model fitted on a GPU loads anywhere.
-        for name, value in state.items():
-            if isinstance(value, torch.nn.Module):
-                state[name] = _module_on(value, torch.device("cpu"))
-        if "device_" in state:
-            state["device_"] = torch.device("cpu")
-        return state
+        # Weights stored on the CPU, so a model fitted on a GPU loads anywhere.
+        return portable_state(super().__getstate__())
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -673,11 +599,3 @@ class BaseLatentClustering(
         tags.input_tags.sparse = True  # CSR stays sparse; batches are densified one at a time
         tags.non_deterministic = False
         return tags
-
-
-def _module_on(module, device):
-    """``module`` on ``device``, copying only if it lives elsewhere."""
-    parameter = next(module.parameters(), None)
-    if parameter is None or parameter.device == device:
-        return module
-    return copy.deepcopy(module).to(device)

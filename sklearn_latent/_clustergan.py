@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._gan import BaseGANClustering
-from ._networks import HeadedNet, make_generator, make_trunk
+from ._networks import HeadedNet, hidden_widths, make_generator, make_trunk
 from ._params import fill_shared_entries, model_parameters
 from ._runtime import seed_from_random_state
 from ._validation import FLOAT32_MAX
@@ -217,7 +217,7 @@ class ClusterGANClustering(BaseGANClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         fitted = self._fitted_params
-        hidden = self._hidden_units(n_features)
+        hidden = hidden_widths(self._fitted_params, n_features)
         output_activation = self._generator_activation(unit_interval)
         n_latent = fitted.latent_dim + fitted.n_clusters
         self.generator_ = make_generator(

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ._base import BaseLatentClustering
-from ._networks import HeadedNet, make_generator, make_trunk
+from ._networks import HeadedNet, hidden_widths, make_generator, make_trunk
 from ._params import fill_shared_entries, model_parameters
 from ._recipe import anchored_means
 from ._runtime import drawing_from
@@ -233,7 +233,7 @@ class DECClustering(BaseLatentClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         fitted = self._fitted_params
-        hidden = self._hidden_units(n_features)
+        hidden = hidden_widths(self._fitted_params, n_features)
         self.encoder_ = HeadedNet(
             make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False),
             {"z": fitted.latent_dim},
@@ -333,7 +333,7 @@ class DECClustering(BaseLatentClustering):
 
     def _make_decoder(self, n_features):
         fitted = self._fitted_params
-        hidden = self._hidden_units(n_features)
+        hidden = hidden_widths(self._fitted_params, n_features)
         return make_generator(fitted.latent_dim, n_features, fitted.image_shape, hidden, "linear")
 
     def _squared_error(self, rows, z=None, decoder=None):

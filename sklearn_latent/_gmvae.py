@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval
 
-from ._networks import HeadedNet, MLPTrunk, make_trunk
+from ._networks import HeadedNet, MLPTrunk, hidden_widths, make_trunk
 from ._params import fill_shared_entries, model_parameters
 from ._vae import LOGVAR_RANGE, BaseVAEClustering, gaussian_kl, gaussian_log_density
 from ._validation import FLOAT32_MAX
@@ -204,7 +204,7 @@ class GMVAEClustering(BaseVAEClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         fitted = self._fitted_params
-        hidden = self._hidden_units(n_features)
+        hidden = hidden_widths(self._fitted_params, n_features)
         self.encoder_ = HeadedNet(
             make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False),
             {

@@ -61,6 +61,13 @@ def run_batched(function, X, device, modules, rows=None):
     return result
 
 
+def generate_batched(generate, clusters, device, modules, random):
+    """Rows the tensor hook ``generate`` makes for each of ``clusters``, in bounded chunks."""
+    chunks = torch.split(torch.as_tensor(clusters, device=device), INFERENCE_BATCH_SIZE)
+    with inference_mode(modules):
+        return np.concatenate([generate(chunk, random).float().cpu().numpy() for chunk in chunks])
+
+
 def finite_or_raise(values, caller, X=None):
     """``values`` if all are finite, else a ValueError naming ``caller`` and the fix.
 

@@ -17,7 +17,7 @@ from ._code_graph import (
     linear_gaussian_network_nll,
 )
 from ._gan import BaseGANClustering
-from ._networks import HeadedNet, make_generator, make_trunk
+from ._networks import HeadedNet, hidden_widths, make_generator, make_trunk
 from ._params import fill_shared_entries, model_parameters
 from ._runtime import TrainingRandomness, seed_from_random_state
 from ._validation import FLOAT32_MAX
@@ -288,7 +288,7 @@ class InfoGANClustering(BaseGANClustering):
         self.code_graph_ = code_graph_parents(fitted.code_graph, fitted.n_continuous)
         graph_weighed = fitted.code_graph_weight != 0
         self.entangled_codes_ = entangled_codes(self.code_graph_) if graph_weighed else []
-        hidden = self._hidden_units(n_features)
+        hidden = hidden_widths(self._fitted_params, n_features)
         output_activation = self._generator_activation(unit_interval)
         n_codes = fitted.latent_dim + fitted.n_clusters + fitted.n_continuous
         self.generator_ = make_generator(

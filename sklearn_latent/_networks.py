@@ -204,13 +204,15 @@ def network_signature(module):
 
 
 #: With ``hidden_units=None``, rows of more than this many features get
-#: narrower hidden layers (see :func:`default_hidden_units`).
+#: narrower hidden layers (see :func:`hidden_widths`).
 WIDE_ROW_FEATURES = 1024
 
 
-def default_hidden_units(n_features, image_shape):
-    """The hidden widths ``hidden_units=None`` stands for, sized to the input."""
-    if image_shape is not None:
+def hidden_widths(fitted, n_features):
+    """The fit's hidden widths: the user's, or sized to the input when ``hidden_units=None``."""
+    if fitted.hidden_units is not None:
+        return tuple(fitted.hidden_units)
+    if fitted.image_shape is not None:
         return (1024,)  # the dense layer of the papers' convolutional MNIST nets
     # Two layers of 256 as in ClusterGAN's Pendigits nets.  Wide rows (MNIST's
     # 784 pixels) clustered better at 512 from a random start, but with the

@@ -62,6 +62,16 @@ class RecipeSetup(NamedTuple):
     #: One initial cluster per row (-1 for none), or None without the manifold start.
     anchors: np.ndarray | None
 
+    def record_on(self, model, fitted):
+        """Set the fitted attributes the recipe decides: metric_, n_clusters_ and the search."""
+        model.metric_ = self.metric
+        if self.n_clusters_search is not None:
+            model.n_clusters_search_ = self.n_clusters_search
+        elif fitted.n_clusters != "auto":
+            vars(model).pop("n_clusters_search_", None)  # of an earlier fit with "auto"
+        # A warm start with "auto" keeps the number, and the search, it found before.
+        fitted.n_clusters = model.n_clusters_ = self.n_clusters
+
 
 def prepare(
     fitted,

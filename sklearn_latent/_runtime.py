@@ -15,10 +15,12 @@ cannot throw trained epochs away.
 
 Beside them: the ``device`` parameter resolved to a :class:`torch.device`
 (:func:`resolve_device`), the fit's random streams, all drawn from one seed
-(:class:`TrainingRandomness`, :func:`seed_from_random_state`), and mixed
-precision for a train step (:func:`autocast`).
+(:class:`TrainingRandomness`, :func:`seed_from_random_state`), mixed
+precision for a train step (:func:`autocast`), and a pickled model's state
+moved to the CPU (:func:`portable_state`).
 """
 
+import copy
 import inspect
 import signal
 import threading
@@ -200,15 +202,43 @@ class TrainingRandomness:
         return torch.randint(high, shape, generator=self.torch, device=device)
 
 
-def seed_from_random_state(random_state):
+def seed_from_random_state(random_state, n_iter_before=None):
     """An integer seed from ``random_state`` without touching NumPy's global RNG.
 
     ``None`` draws fresh OS entropy (unlike ``check_random_state(None)``, which
-    would advance the global ``np.random`` state).
+    would advance the global ``np.random`` state).  ``n_iter_before``, the
+    epochs a warm start continues from, mixes into the seed: a continued fit
+    draws fresh batches and noise, not a replay of the first.
     """
     if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    else:
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    if n_iter_before is None:
+        return seed
+    return int(np.random.SeedSequence([seed, n_iter_before]).generate_state(1)[0])
+
+
+def portable_state(state):
+    """A pickled model's state with its modules and ``device_`` on the CPU, so it loads anywhere.
+
+    A copy: the live instance keeps its modules where they are.
+    """
+    state = dict(state)
+    for name, value in state.items():
+        if isinstance(value, torch.nn.Module):
+            state[name] = _module_on_cpu(value)
+    if "device_" in state:
+        state["device_"] = torch.device("cpu")
+    return state
+
+
+def _module_on_cpu(module):
+    """``module`` on the CPU, copying only if it lives elsewhere."""
+    parameter = next(module.parameters(), None)
+    if parameter is None or parameter.device.type == "cpu":
+        return module
+    return copy.deepcopy(module).cpu()
 
 
 def autocast(device, precision):

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ._data import as_tensor, take_rows
-from ._networks import HeadedNet, make_trunk
+from ._networks import HeadedNet, hidden_widths, make_trunk
 from ._params import fill_shared_entries, model_parameters
 from ._recipe import anchored_means
 from ._trainer import TrainingDivergedError, run_updates
@@ -216,7 +216,7 @@ class VaDEClustering(BaseVAEClustering):
     # ---------------------------------------------------------------- model
     def _build(self, n_features, unit_interval):
         fitted = self._fitted_params
-        hidden = self._hidden_units(n_features)
+        hidden = hidden_widths(self._fitted_params, n_features)
         self.encoder_ = HeadedNet(
             make_trunk(n_features, fitted.image_shape, hidden, batch_norm=False),
             {"z_mean": fitted.latent_dim, "z_logvar": fitted.latent_dim},

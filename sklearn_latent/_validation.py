@@ -17,7 +17,12 @@ from sklearn.utils._param_validation import (
     make_constraint,
     validate_parameter_constraints,
 )
-from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
 from ._runtime import resolve_device
 
@@ -231,6 +236,23 @@ def check_training_data(estimator, X, warm_start):
             "overflow). Scale the features, e.g. with sklearn.preprocessing.StandardScaler."
         )
     return X
+
+
+def check_embeddings(X, width):
+    """Embeddings for ``inverse_transform``: float32, as wide as ``transform``'s ``width``."""
+    Z = check_array(X, dtype=np.float32)
+    if Z.shape[1] != width:
+        raise ValueError(
+            f"X has {Z.shape[1]} columns but inverse_transform expects embeddings of "
+            f"width {width}, as returned by transform."
+        )
+    return Z
+
+
+def check_n_samples(n_samples):
+    """Refuse an ``n_samples`` for ``sample`` that is not a positive integer."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
 
 
 def check_partial_labels(fitted, y, n_samples):

@@ -146,9 +146,9 @@ def test_default_hidden_layers_narrow_on_wide_rows(estimator_class, monkeypatch)
         if isinstance(layer, torch.nn.Linear) and layer.in_features == 9
     ]
     assert first_layers and all(layer.out_features == 128 for layer in first_layers)
-    assert model._hidden_units(8) == (256, 256)
+    assert _networks.hidden_widths(model._fitted_params, 8) == (256, 256)
     model.set_params(hidden_units=(7,), cluster_init=None).fit(X)
-    assert model._hidden_units(9) == (7,)
+    assert _networks.hidden_widths(model._fitted_params, 9) == (7,)
 
 
 def _blocks_graph(sizes, inside=1.0, between=0.02, seed=0):
