@@ -60,11 +60,14 @@ The hooks:
 ``_initialize(X, train_rows, known_clusters, random)`` (optional)
     prepare the new networks from the training rows before training, e.g.
     autoencoder pretraining and a mixture fitted on its embedding; skipped on
-    a warm start;
+    a warm start.  ``known_clusters`` is None or one cluster per row of ``X``
+    (-1 for none): the partial labels, or else the manifold start's anchors,
+    so a model can start its cluster parameters where those terms pull them;
 ``_begin_epoch(X, train_rows, random)`` (optional)
     work done once per epoch before its steps, e.g. refreshing a target
     distribution over the training rows (DEC), which the steps then read by
-    the batch's ``indices``;
+    the batch's ``indices``; inference here (``self._run_batched``) leaves the
+    networks in evaluation mode, and the loop puts them back in training mode;
 ``_validation_score(X, rows)`` (optional)
     the held-out number early stopping maximises, by default the mean of
     ``_score_samples`` (a model whose ``score`` is not that mean overrides it);
