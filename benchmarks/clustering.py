@@ -16,8 +16,10 @@ small sample of it (``letter-2k-std``: 2,000 rows, standardised), digits
 with unequal classes (``digits-unequal``: digit k keeps a 0.2^(k/9) share of
 its rows), a table with one class of three quarters of the rows
 (``letter-imbalanced``: letter A's 789 rows and 44 of each of the next six
-letters, standardised), and MNIST-5k's digits upsampled to 56 x 56 (``mnist5k-2x``: 3,136
-pixels, as wide as 32 x 32 colour images), and documents: ``bbc``, the 1,249
+letters, standardised), MNIST-5k's digits upsampled to 56 x 56 (``mnist5k-2x``: 3,136
+pixels, as wide as 32 x 32 colour images), digits and MNIST-5k as images
+(``digits-images``, ``mnist5k-images``: the same rows, with the deep models
+given ``image_shape`` and so their convolutional nets), and documents: ``bbc``, the 1,249
 BBC news articles in 5 topics of ``../shared/data/bbc_news.csv.gz`` (skipped
 when absent), as TF-IDF of ``TfidfVectorizer(max_features=2000,
 stop_words="english", sublinear_tf=True)``, a sparse matrix. Every model gets
@@ -96,7 +98,12 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+#: The sets whose rows are images to the deep models: ``image_shape`` for each.
+IMAGE_SHAPES = {"digits-images": (1, 8, 8), "mnist5k-images": (1, 28, 28)}
+
+
 def load(name):
+    name = name.removesuffix("-images")
     if name == "digits":
         X, y = load_digits(return_X_y=True)
         return X / 16.0, y
@@ -155,8 +162,8 @@ def load(name):
         X = vectorizer.fit_transform(articles["text"]).astype(np.float32)
         return X, pd.factorize(articles["category"], sort=True)[0]
     raise ValueError(
-        f"unknown data set {name!r}; choose digits, digits-unequal, mnist5k, mnist5k-2x, "
-        "letter, letter-std, letter-2k-std, letter-imbalanced or bbc"
+        f"unknown data set {name!r}; choose digits, digits-images, digits-unequal, mnist5k, "
+        "mnist5k-images, mnist5k-2x, letter, letter-std, letter-2k-std, letter-imbalanced or bbc"
     )
 
 
@@ -374,9 +381,15 @@ def main():
             flush=True,
         )
         results = {}
+        if dataset in IMAGE_SHAPES:
+            model_params = {"image_shape": IMAGE_SHAPES[dataset], **params}
+        else:
+            model_params = params
         for model_name in models:
             runs = Parallel(n_jobs=args.n_jobs)(
-                delayed(evaluate)(make_model(model_name, n_clusters, seed, params), X, y, threads)
+                delayed(evaluate)(
+                    make_model(model_name, n_clusters, seed, model_params), X, y, threads
+                )
                 for seed in args.seeds
             )
             if model_name in DEEP_MODELS:

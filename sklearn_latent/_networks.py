@@ -4,7 +4,8 @@ Every model asks for the same three shapes of network: a *generator* mapping a
 latent vector to a data row, and a *critic*/*encoder* mapping a data row to a
 feature vector followed by one or more linear heads.  Rows are fully-connected
 MLPs; images (``image_shape=(C, H, W)``) use the convolutional nets of the
-ClusterGAN and InfoGAN papers for MNIST, generalised to any ``H`` and ``W``.
+ClusterGAN and InfoGAN papers for MNIST, generalised to any ``H`` and ``W``
+and, by default, narrower (:data:`IMAGE_WIDTHS`).
 """
 
 import math
@@ -37,29 +38,51 @@ class MLPTrunk(nn.Module):
         return self.layers(x)
 
 
+#: The channels of the two convolutions of the ClusterGAN/InfoGAN MNIST nets.
+PAPER_CHANNELS = (64, 128)
+#: The conv nets' widths ``hidden_units=None`` stands for: a quarter of the papers'
+#: channels and an eighth of their 1,024-unit dense layer.  On the 8x8 digits and
+#: MNIST-5k as images these clustered as the papers' widths did in a fifth to a
+#: third of the time on one CPU core (benchmarks/NOTES.md, session 13).
+IMAGE_WIDTHS = (16, 32, 128)
+
+
+def conv_widths(hidden_units):
+    """``(channels1, channels2, dense_units)`` of the conv nets from ``hidden_units``.
+
+    Three widths name all three; one names the dense layer, beside the papers'
+    channels (:data:`PAPER_CHANNELS`).
+    """
+    if len(hidden_units) == 3:
+        return tuple(hidden_units)
+    return (*PAPER_CHANNELS, hidden_units[-1])
+
+
 class ConvTrunk(nn.Module):
     """Image trunk of the ClusterGAN/InfoGAN MNIST nets.
 
-    conv 64 (4x4, stride 2) -> conv 128 (4x4, stride 2) -> FC ``dense_units``,
-    leaky ReLU 0.2 throughout (Mukherjee et al. 2019, appendix; Chen et al.
-    2016, appendix C.1).  Input rows are flattened ``(C, H, W)`` images.
+    conv ``channels1`` (4x4, stride 2) -> conv ``channels2`` (4x4, stride 2)
+    -> FC ``dense_units``, leaky ReLU 0.2 throughout; the papers' nets have
+    64 and 128 channels (Mukherjee et al. 2019, appendix; Chen et al. 2016,
+    appendix C.1).  Input rows are flattened ``(C, H, W)`` images.
     """
 
-    def __init__(self, image_shape, dense_units, batch_norm):
+    def __init__(self, image_shape, widths, batch_norm):
         super().__init__()
         channels, height, width = image_shape
+        channels1, channels2, dense_units = widths
         self.image_shape = tuple(image_shape)
         norm = nn.BatchNorm2d if batch_norm else (lambda _: nn.Identity())
         self.conv = nn.Sequential(
-            nn.Conv2d(channels, 64, 4, stride=2, padding=1),
+            nn.Conv2d(channels, channels1, 4, stride=2, padding=1),
             _leaky_relu(),
-            nn.Conv2d(64, 128, 4, stride=2, padding=1),
-            norm(128),
+            nn.Conv2d(channels1, channels2, 4, stride=2, padding=1),
+            norm(channels2),
             _leaky_relu(),
             nn.Flatten(),
         )
         # A 4x4 kernel with stride 2 and padding 1 halves a side, rounding down.
-        n_conv_outputs = 128 * (height // 4) * (width // 4)
+        n_conv_outputs = channels2 * (height // 4) * (width // 4)
         self.dense = MLPTrunk(n_conv_outputs, (dense_units,), batch_norm)
         self.n_outputs = dense_units
 
@@ -86,15 +109,17 @@ class MLPGenerator(nn.Module):
 class ConvGenerator(nn.Module):
     """Image generator of the ClusterGAN/InfoGAN MNIST nets, for any (C, H, W).
 
-    FC 1024 (BN) -> FC 128 x ceil(H/4) x ceil(W/4) (BN) -> deconv 64 (BN) ->
-    deconv C; the last map is cropped to H x W and flattened.
+    FC ``dense_units`` (BN) -> FC ``channels2`` x ceil(H/4) x ceil(W/4) (BN)
+    -> deconv ``channels1`` (BN) -> deconv C (the papers': 1024, 128, 64); the
+    last map is cropped to H x W and flattened.
     """
 
-    def __init__(self, n_latent, image_shape, dense_units, output_activation):
+    def __init__(self, n_latent, image_shape, widths, output_activation):
         super().__init__()
         channels, height, width = image_shape
+        channels1, channels2, dense_units = widths
         self.image_shape = tuple(image_shape)
-        self.seed_shape = (128, math.ceil(height / 4), math.ceil(width / 4))
+        self.seed_shape = (channels2, math.ceil(height / 4), math.ceil(width / 4))
         self.dense = nn.Sequential(
             nn.Linear(n_latent, dense_units),
             nn.BatchNorm1d(dense_units),
@@ -105,10 +130,10 @@ class ConvGenerator(nn.Module):
         )
         # Each 4x4 transposed convolution with stride 2 and padding 1 doubles a side.
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1),
-            nn.BatchNorm2d(64),
+            nn.ConvTranspose2d(channels2, channels1, 4, stride=2, padding=1),
+            nn.BatchNorm2d(channels1),
             nn.ReLU(),
-            nn.ConvTranspose2d(64, channels, 4, stride=2, padding=1),
+            nn.ConvTranspose2d(channels1, channels, 4, stride=2, padding=1),
         )
         self.output_activation = output_activation
 
@@ -152,14 +177,14 @@ def _activate(x, activation):
 def make_trunk(n_features, image_shape, hidden_units, batch_norm):
     """Trunk for reading data rows: convolutional when ``image_shape`` is set."""
     if image_shape is not None:
-        return ConvTrunk(image_shape, hidden_units[-1], batch_norm)
+        return ConvTrunk(image_shape, conv_widths(hidden_units), batch_norm)
     return MLPTrunk(n_features, hidden_units, batch_norm)
 
 
 def make_generator(n_latent, n_features, image_shape, hidden_units, output_activation):
     """Generator/decoder for producing data rows from a latent vector."""
     if image_shape is not None:
-        return ConvGenerator(n_latent, image_shape, hidden_units[-1], output_activation)
+        return ConvGenerator(n_latent, image_shape, conv_widths(hidden_units), output_activation)
     return MLPGenerator(n_latent, n_features, hidden_units, output_activation)
 
 
@@ -213,7 +238,7 @@ def hidden_widths(fitted, n_features):
     if fitted.hidden_units is not None:
         return tuple(fitted.hidden_units)
     if fitted.image_shape is not None:
-        return (1024,)  # the dense layer of the papers' convolutional MNIST nets
+        return IMAGE_WIDTHS
     # Two layers of 256 as in ClusterGAN's Pendigits nets.  Wide rows (MNIST's
     # 784 pixels) clustered better at 512 from a random start, but with the
     # manifold initialisation 256 matched it at half the cost (benchmarks/NOTES.md).

@@ -306,6 +306,13 @@ def check_data_shape(fitted, X):
                 f"image_shape={shape}: the convolutional nets need height and width of at "
                 "least 4 pixels; use image_shape=None for an MLP on such small inputs."
             )
+        if fitted.hidden_units is not None and len(fitted.hidden_units) not in (1, 3):
+            raise ValueError(
+                f"hidden_units={tuple(fitted.hidden_units)} does not fit the convolutional nets "
+                "of image_shape: give one width (the dense layer, beside the papers' 64 and 128 "
+                "channels) or three (the two convolutions' channels, then the dense layer), "
+                "e.g. hidden_units=(32, 64, 256)."
+            )
 
 
 def check_cluster_posterior_trained(estimator, labels):

@@ -71,6 +71,13 @@ def test_image_shape_mismatch(estimator_class, image_shape, message):
         fast(estimator_class, n_clusters=2, image_shape=image_shape).fit(X)
 
 
+@pytest.mark.parametrize("hidden_units", [(8, 8), (8, 8, 8, 8)])
+def test_conv_widths_are_one_or_three(estimator_class, hidden_units):
+    X = np.random.default_rng(0).random((10, 16))
+    with pytest.raises(ValueError, match="does not fit the convolutional nets"):
+        fast(estimator_class, n_clusters=2, image_shape=(1, 4, 4), hidden_units=hidden_units).fit(X)
+
+
 @pytest.mark.parametrize(
     "param, value",
     [

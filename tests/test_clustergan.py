@@ -28,6 +28,29 @@ def test_convolutional_nets_for_any_image_shape(image_shape):
     assert X_new.min() >= 0 and X_new.max() <= 1, "pixels in [0, 1] get a sigmoid output"
 
 
+@pytest.mark.parametrize("hidden_units, widths", [((32,), (64, 128, 32)), ((4, 6, 16), (4, 6, 16))])
+def test_convolutional_widths_from_hidden_units(hidden_units, widths):
+    """One width sets the dense layer beside the papers' channels; three set all three."""
+    X = np.random.default_rng(0).random((24, 64)).astype(np.float32)
+    model = fast(
+        ClusterGANClustering,
+        n_clusters=2,
+        image_shape=(1, 8, 8),
+        hidden_units=hidden_units,
+        max_iter=1,
+        random_state=0,
+    ).fit(X)
+    for trunk in (model.encoder_.trunk, model.discriminator_.trunk):
+        first, second = (layer for layer in trunk.conv if isinstance(layer, torch.nn.Conv2d))
+        assert (first.out_channels, second.out_channels, trunk.n_outputs) == widths
+    deconvs = [m for m in model.generator_.deconv if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels) for m in deconvs] == [
+        (widths[1], widths[0]),
+        (widths[0], 1),
+    ]
+    assert model.generator_.dense[0].out_features == widths[2]
+
+
 def test_linear_output_for_unbounded_data(blobs):
     X, _ = blobs
     model = fast(ClusterGANClustering, n_clusters=3, max_iter=1, random_state=0).fit(X)
