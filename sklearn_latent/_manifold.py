@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackError, eigsh
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
@@ -343,6 +344,11 @@ def fuzzy_neighbor_graph(X, n_neighbors):
     return (graph + transpose - graph.multiply(transpose)).tocoo()
 
 
+#: Up to this many rows a disconnected graph's spectral start is computed exactly
+#: (a dense eigendecomposition, about a second at this size).
+DENSE_SPECTRUM_ROWS = 2000
+
+
 def spectral_start(graph, n_components, random):
     """The leading non-trivial eigenvectors of the normalised graph, scaled as UMAP does.
 
@@ -355,7 +361,14 @@ def spectral_start(graph, n_components, random):
     adjacency = (scale @ graph.tocsr() @ scale).astype(np.float64)
     k = n_components + 1
     try:
-        if n_rows <= 4 * k:
+        # Each connected component adds a copy of the top eigenvalue 1, and
+        # Lanczos finds one copy of a repeated eigenvalue: the directions that
+        # tell the components apart would be lost (a graph of three separate
+        # blobs started with two of them overlapping), so a small disconnected
+        # graph takes the exact eigenvectors.
+        if n_rows <= 4 * k or (
+            n_rows <= DENSE_SPECTRUM_ROWS and connected_components(graph, directed=False)[0] > 1
+        ):
             values, vectors = np.linalg.eigh(adjacency.toarray())
         else:
             values, vectors = eigsh(
