@@ -42,8 +42,8 @@ class MLPTrunk(nn.Module):
 PAPER_CHANNELS = (64, 128)
 #: The conv nets' widths ``hidden_units=None`` stands for: a quarter of the papers'
 #: channels and an eighth of their 1,024-unit dense layer.  On the 8x8 digits and
-#: MNIST-5k as images these clustered as the papers' widths did in a fifth to a
-#: third of the time on one CPU core (benchmarks/NOTES.md, session 13).
+#: MNIST-5k as images these clustered as the papers' widths did in an eighth to a
+#: quarter of the time on one CPU core (benchmarks/NOTES.md, session 13).
 IMAGE_WIDTHS = (16, 32, 128)
 
 

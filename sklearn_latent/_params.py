@@ -68,7 +68,7 @@ SHARED_ENTRIES = {
     ``image_shape``, three widths give the two convolutions' channels and the
     dense layer, and one the dense layer beside the papers' 64 and 128
     channels; None stands for ``(16, 32, 128)``, which clustered as the
-    papers' ``(64, 128, 1024)`` did in a fifth to a third of the time on a
+    papers' ``(64, 128, 1024)`` did in an eighth to a quarter of the time on a
     CPU.""",
     "image_shape": """image_shape : tuple of (channels, height, width), default=None
     Set it for images given as flattened rows, in (C, H, W) order, to use
