@@ -76,6 +76,7 @@ from sklearn_latent import (
     InfoGANClustering,
     VaDEClustering,
 )
+from sklearn_latent._base import BaseLatentClustering
 from sklearn_latent._data import neighbor_space, resolve_metric
 from sklearn_latent._manifold import MIXTURE_INITS, initial_clustering
 from sklearn_latent._runtime import seed_from_random_state
@@ -313,6 +314,20 @@ def evaluate(model, X, y, threads=None):
     }
 
 
+def evaluate_peer(model, X, y, threads=None):
+    """``evaluate``, or the error where a peer refuses the data (None for the deep models).
+
+    scikit-learn's diagonal ``GaussianMixture`` raises on a component that
+    collapses (standardised Letter): the table says so instead of the run stopping.
+    """
+    try:
+        return evaluate(model, X, y, threads)
+    except ValueError as error:
+        if isinstance(model, BaseLatentClustering):
+            raise
+        return {"failed": str(error).split(".")[0]}
+
+
 def repairs(y, initial, trained):
     """The shares of the initial clustering's wrong rows fixed and right rows broken.
 
@@ -387,11 +402,17 @@ def main():
             model_params = params
         for model_name in models:
             runs = Parallel(n_jobs=args.n_jobs)(
-                delayed(evaluate)(
+                delayed(evaluate_peer)(
                     make_model(model_name, n_clusters, seed, model_params), X, y, threads
                 )
                 for seed in args.seeds
             )
+            failed = [seed for seed, run in zip(args.seeds, runs, strict=True) if "failed" in run]
+            if failed:
+                reason = next(run["failed"] for run in runs if "failed" in run)
+                print(f"<!-- {dataset} {model_name} seeds {failed}: {reason} -->", flush=True)
+                results[model_name] = failed
+                continue
             if model_name in DEEP_MODELS:
                 for run, initial in zip(runs, results["initial"], strict=True):
                     run["fixed"], run["broken"] = repairs(y, initial["classes"], run["classes"])
@@ -403,9 +424,15 @@ def main():
                     flush=True,
                 )
             results[model_name] = runs
-        peers = [name for name in models if name in PEERS]
+        scored = [name for name in models if isinstance(results[name][0], dict)]
+        peers = [name for name in scored if name in PEERS]
         best_peer = max((np.mean([r["ACC"] for r in results[n]]) for n in peers), default=np.nan)
         for model_name in models:
+            if model_name not in scored:
+                seeds = ", ".join(map(str, results[model_name]))
+                cells = [f"failed (seeds {seeds})", *[""] * len(FORMATS)]
+                table.append(f"| {dataset} | {model_name} | " + " | ".join(cells) + " |")
+                continue
             cells = []
             for key, fmt in FORMATS.items():
                 values = np.array([run[key] for run in results[model_name]], dtype=float)
