@@ -315,10 +315,11 @@ def evaluate(model, X, y, threads=None):
 
 
 def evaluate_peer(model, X, y, threads=None):
-    """``evaluate``, or the error where a peer refuses the data (None for the deep models).
+    """``evaluate``, or ``{"failed": reason}`` where a peer refuses the data.
 
     scikit-learn's diagonal ``GaussianMixture`` raises on a component that
-    collapses (standardised Letter): the table says so instead of the run stopping.
+    collapses (standardised Letter): the table says so instead of the run
+    stopping.  A deep model's error is ours, and stops the run.
     """
     try:
         return evaluate(model, X, y, threads)
@@ -395,7 +396,7 @@ def main():
             f"coordinates fit compares them in {neighbor_agreement(points, y):.3f} -->",
             flush=True,
         )
-        results = {}
+        results, failures = {}, {}
         if dataset in IMAGE_SHAPES:
             model_params = {"image_shape": IMAGE_SHAPES[dataset], **params}
         else:
@@ -411,7 +412,7 @@ def main():
             if failed:
                 reason = next(run["failed"] for run in runs if "failed" in run)
                 print(f"<!-- {dataset} {model_name} seeds {failed}: {reason} -->", flush=True)
-                results[model_name] = failed
+                failures[model_name] = failed
                 continue
             if model_name in DEEP_MODELS:
                 for run, initial in zip(runs, results["initial"], strict=True):
@@ -424,12 +425,11 @@ def main():
                     flush=True,
                 )
             results[model_name] = runs
-        scored = [name for name in models if isinstance(results[name][0], dict)]
-        peers = [name for name in scored if name in PEERS]
+        peers = [name for name in results if name in PEERS]
         best_peer = max((np.mean([r["ACC"] for r in results[n]]) for n in peers), default=np.nan)
         for model_name in models:
-            if model_name not in scored:
-                seeds = ", ".join(map(str, results[model_name]))
+            if model_name in failures:
+                seeds = ", ".join(map(str, failures[model_name]))
                 cells = [f"failed (seeds {seeds})", *[""] * len(FORMATS)]
                 table.append(f"| {dataset} | {model_name} | " + " | ".join(cells) + " |")
                 continue
