@@ -317,7 +317,6 @@ class BaseLatentClustering(
             warm_start,
             getattr(self, "n_clusters_", None),
             stage=self._fit_progress.stage,
-            device=device,
         )
         recipe.record_on(self, fitted)
         # Torch initialises weights from its process-wide generator, which other

@@ -28,9 +28,9 @@ off the same graph before the networks are built.
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import scipy.sparse as sp
-import torch
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackError, eigsh
 from sklearn.cluster import KMeans
@@ -99,9 +99,6 @@ MIN_CLUSTER_SHARE = 0.005
 #: (two pairs of digits that share most of their neighbours).
 SEPARATE_LINK_RATIO = 1 / 3
 
-#: Where the layouts are optimised unless a fit passes its own device.
-CPU = torch.device("cpu")
-
 
 class Layout(NamedTuple):
     """A neighbour graph of ``X[rows]`` and its layout at ``seed``, to be used twice."""
@@ -112,7 +109,7 @@ class Layout(NamedTuple):
     embedding: np.ndarray
 
 
-def manifold_clusters(X, rows, n_clusters, seed, layout=None, device=CPU):
+def manifold_clusters(X, rows, n_clusters, seed, layout=None):
     """Cluster a sample of ``X[rows]`` in a layout of its neighbour graph.
 
     Parameters
@@ -129,8 +126,6 @@ def manifold_clusters(X, rows, n_clusters, seed, layout=None, device=CPU):
     layout : Layout, default=None
         The graph and layout of these rows at this seed, where
         :func:`count_clusters` already made them (its ``layout``): not made again.
-    device : torch.device, default=cpu
-        Where the layout is optimised (the fit's device).
 
     Returns
     -------
@@ -139,7 +134,7 @@ def manifold_clusters(X, rows, n_clusters, seed, layout=None, device=CPU):
     clusters : ndarray of int
         Their mixture components, in ``[0, n_clusters)``.
     """
-    rows, responsibility = initial_clustering(X, rows, n_clusters, seed, layout, device)
+    rows, responsibility = initial_clustering(X, rows, n_clusters, seed, layout)
     if not rows.size:
         return rows, rows
     confident = responsibility.max(axis=1) >= CONFIDENCE
@@ -149,7 +144,7 @@ def manifold_clusters(X, rows, n_clusters, seed, layout=None, device=CPU):
     return rows[confident], responsibility[confident].argmax(axis=1)
 
 
-def initial_clustering(X, rows, n_clusters, seed, layout=None, device=CPU):
+def initial_clustering(X, rows, n_clusters, seed, layout=None):
     """The mixture responsibilities of the rows :func:`manifold_clusters` lays out.
 
     Takes the arguments of :func:`manifold_clusters`.  Returns the laid-out
@@ -165,10 +160,10 @@ def initial_clustering(X, rows, n_clusters, seed, layout=None, device=CPU):
     if layout is not None and np.array_equal(layout.rows, rows) and layout.seed == seed:
         return rows, mixture_partition(layout.embedding, layout.graph, n_clusters, seed)
     # Float64: squared distances of rows far beyond 1e19 would overflow float32.
-    return rows, layout_mixture(X[rows].astype(np.float64), n_clusters, seed, device=device)
+    return rows, layout_mixture(X[rows].astype(np.float64), n_clusters, seed)
 
 
-def layout_mixture(X, n_clusters, seed, n_epochs=None, device=CPU):
+def layout_mixture(X, n_clusters, seed, n_epochs=None):
     """Each row's responsibilities under a Gaussian mixture fitted in its graph layout.
 
     Parameters
@@ -182,8 +177,6 @@ def layout_mixture(X, n_clusters, seed, n_epochs=None, device=CPU):
     n_epochs : int, default=None
         Layout epochs; None takes ``N_EPOCHS_SMALL`` up to ``SMALL_INPUT_ROWS``
         rows and ``N_EPOCHS_LARGE`` above.
-    device : torch.device, default=cpu
-        Where the layout is optimised.
 
     Returns
     -------
@@ -193,7 +186,7 @@ def layout_mixture(X, n_clusters, seed, n_epochs=None, device=CPU):
     if n_epochs is None:
         n_epochs = layout_epochs(n_rows)
     graph = fuzzy_neighbor_graph(X, min(N_NEIGHBORS, n_rows - 1))
-    embedding = optimize_layout(graph, min(N_COMPONENTS, n_rows - 2), n_epochs, seed, device)
+    embedding = optimize_layout(graph, min(N_COMPONENTS, n_rows - 2), n_epochs, seed)
     return mixture_partition(embedding, graph, n_clusters, seed)
 
 
@@ -381,66 +374,82 @@ def spectral_start(graph, n_components, random):
     return start + random.normal(scale=1e-4, size=start.shape)
 
 
-def optimize_layout(graph, n_components, n_epochs, seed, device=CPU):
-    """Minimise UMAP's cross-entropy by full-batch negative sampling (sec. 3.2).
+def optimize_layout(graph, n_components, n_epochs, seed):
+    """Minimise UMAP's cross-entropy by sequential, per-edge SGD (McInnes et al. 2018, sec. 3.2).
 
-    Each update, every edge is drawn with probability its membership; a drawn
-    edge pulls its two ends together and pushes its head away from
-    ``NEGATIVE_SAMPLES`` random rows.  The step size decays linearly to zero
-    and each gradient is clipped at 4, as in UMAP.
+    UMAP's own schedule, which umap-learn implements: edges whose membership
+    is below ``1 / n_epochs`` of the largest are dropped; each remaining edge
+    is sampled once every ``max / membership`` epochs; a sampled edge pulls
+    its two ends together and pushes its head away from ``NEGATIVE_SAMPLES``
+    random rows, one edge after another, each step seeing the rows where the
+    last one left them.  The step size decays linearly to zero and each
+    gradient is clipped at 4.  The start is the spectral layout of the pruned
+    graph with each dimension rescaled to [0, 10].
 
-    The updates run on ``device`` (the fit's), from a generator of their own
-    there: on a GPU the same seed gives another layout than on the CPU, and
-    the same layout on every run (see :func:`_add_to_rows`).
+    Every edge's updates computed from the same positions and summed (a
+    full-batch step, as this layout took before) merged two MNIST-5k digits on
+    five seeds of six; these sequential steps on one in ten (``benchmarks/
+    NOTES.md``, session 15).  They run on the CPU, whatever the fit's device.
 
     Returns
     -------
     embedding : ndarray of shape (n_rows, n_components)
     """
     random = np.random.default_rng(seed)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    start = spectral_start(graph, n_components, random)
-    embedding = torch.tensor(start, dtype=torch.float32, device=device)
-    head = torch.from_numpy(graph.row.astype(np.int64)).to(device)
-    tail = torch.from_numpy(graph.col.astype(np.int64)).to(device)
-    membership = torch.from_numpy(graph.data / graph.data.max()).float().to(device)
+    kept = graph.data >= graph.data.max() / n_epochs
+    head, tail = graph.row[kept].astype(np.int64), graph.col[kept].astype(np.int64)
+    membership = graph.data[kept]
+    pruned = sp.coo_matrix((membership, (head, tail)), shape=graph.shape)
+    start = spectral_start(pruned, n_components, random)
+    low, high = start.min(axis=0), start.max(axis=0)
+    embedding = np.ascontiguousarray(
+        10.0 * (start - low) / np.maximum(high - low, 1e-12), dtype=np.float32
+    )
+    # Edge e is sampled at epochs period[e], 2 period[e], ...: in proportion to its membership.
+    period = membership.max() / membership
+    next_epoch = period.copy()
     n_rows = embedding.shape[0]
-    a, b = CURVE_A, CURVE_B
     for epoch in range(n_epochs):
-        step = 1.0 - epoch / n_epochs
-        drawn = torch.rand(membership.shape[0], generator=generator, device=device) < membership
-        heads, tails = head[drawn], tail[drawn]
+        due = np.flatnonzero(next_epoch <= epoch + 1)
+        next_epoch[due] += period[due]
+        others = random.integers(n_rows, size=(due.shape[0], NEGATIVE_SAMPLES))
+        _sgd_epoch(
+            embedding, head[due], tail[due], others, 1.0 - epoch / n_epochs, CURVE_A, CURVE_B
+        )
+    return embedding.astype(np.float64)
+
+
+@numba.njit(fastmath=True, cache=True)
+def _sgd_epoch(embedding, heads, tails, others, step, a, b):
+    """One epoch of :func:`optimize_layout`'s updates, in place, edge by edge."""
+    dim = embedding.shape[1]
+    for edge in range(heads.shape[0]):
+        j, k = heads[edge], tails[edge]
         # Attraction: the gradient of -log(1 / (1 + a d^2b)) in the head's position.
-        delta = embedding[heads] - embedding[tails]
-        d2 = (delta * delta).sum(dim=1, keepdim=True).clamp_min(1e-12)
-        pull = (-2 * a * b * d2 ** (b - 1) / (1 + a * d2**b) * delta).clamp(-4, 4) * step
-        _add_to_rows(embedding, heads, pull)
-        _add_to_rows(embedding, tails, -pull)
+        d2 = 0.0
+        for d in range(dim):
+            d2 += (embedding[j, d] - embedding[k, d]) ** 2
+        if d2 > 0.0:
+            coefficient = -2.0 * a * b * d2 ** (b - 1.0) / (1.0 + a * d2**b)
+            for d in range(dim):
+                pull = coefficient * (embedding[j, d] - embedding[k, d])
+                pull = min(max(pull, -4.0), 4.0) * step
+                embedding[j, d] += pull
+                embedding[k, d] -= pull
         # Repulsion: the gradient of -log(1 - 1 / (1 + a d^2b)); 1e-3 keeps it finite at d = 0.
-        heads = heads.repeat_interleave(NEGATIVE_SAMPLES)
-        others = torch.randint(n_rows, heads.shape, generator=generator, device=device)
-        delta = embedding[heads] - embedding[others]
-        d2 = (delta * delta).sum(dim=1, keepdim=True)
-        push = (2 * b / ((1e-3 + d2) * (1 + a * d2**b)) * delta).clamp(-4, 4) * step
-        _add_to_rows(embedding, heads, push)
-    return embedding.cpu().numpy().astype(np.float64)
+        for sample in range(others.shape[1]):
+            other = others[edge, sample]
+            d2 = 0.0
+            for d in range(dim):
+                d2 += (embedding[j, d] - embedding[other, d]) ** 2
+            if d2 > 0.0:
+                coefficient = 2.0 * b / ((1e-3 + d2) * (1.0 + a * d2**b))
+                for d in range(dim):
+                    push = coefficient * (embedding[j, d] - embedding[other, d])
+                    embedding[j, d] += min(max(push, -4.0), 4.0) * step
 
 
-def _add_to_rows(embedding, rows, updates):
-    """``embedding[rows] += updates`` in place, repeated rows summed, in the same order every run.
-
-    On CUDA ``index_add_`` sums with atomic additions, whose order (and so the
-    float result) changes from run to run, while ``index_put_`` with
-    ``accumulate=True`` sorts the rows first and is deterministic; on the CPU
-    it is the other way round (the list of ``torch.use_deterministic_algorithms``).
-    """
-    if embedding.is_cuda:
-        embedding.index_put_((rows,), updates, accumulate=True)
-    else:
-        embedding.index_add_(0, rows, updates)
-
-
-def count_clusters(X, rows, max_clusters, seed, return_layout=False, device=CPU):
+def count_clusters(X, rows, max_clusters, seed, return_layout=False):
     """How many clusters the neighbour graph of ``X[rows]`` holds: ``n_clusters="auto"``.
 
     The rows (a sample of at most ``COUNT_ROWS``) get the fuzzy neighbour
@@ -473,8 +482,6 @@ def count_clusters(X, rows, max_clusters, seed, return_layout=False, device=CPU)
     return_layout : bool, default=False
         Also return the graph and the first layout, which are those
         :func:`manifold_clusters` makes of the same rows at the same seed.
-    device : torch.device, default=cpu
-        Where the layouts are optimised (the fit's device).
 
     Returns
     -------
@@ -511,7 +518,7 @@ def count_clusters(X, rows, max_clusters, seed, return_layout=False, device=CPU)
     curves, layout = [], None
     for layout_seed in layout_seeds:
         embedding = optimize_layout(
-            graph, min(N_COMPONENTS, n_rows - 2), layout_epochs(n_rows), layout_seed, device
+            graph, min(N_COMPONENTS, n_rows - 2), layout_epochs(n_rows), layout_seed
         )
         if layout is None:
             layout = Layout(rows, seed, graph, embedding)

@@ -31,7 +31,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._data import nearest_neighbors, neighbor_space, resolve_metric
 from ._losses import posterior_regularizer
-from ._manifold import CPU, MAX_CLUSTERS, count_clusters, manifold_clusters
+from ._manifold import MAX_CLUSTERS, count_clusters, manifold_clusters
 from ._validation import FLOAT32_MAX
 
 #: The recipe's parameters and their constraints (scikit-learn's form).
@@ -82,7 +82,6 @@ def prepare(
     warm_start,
     fitted_n_clusters=None,
     stage=None,
-    device=CPU,
 ):
     """Find what the recipe's terms need, before the networks are built.
 
@@ -106,8 +105,6 @@ def prepare(
     stage : callable, default=None
         ``stage(name)`` returns a context around each stage, for progress
         (``FitProgress.stage``); None shows nothing.
-    device : torch.device, default=cpu
-        Where the layouts are optimised: the fit's device.
 
     Returns
     -------
@@ -130,7 +127,7 @@ def prepare(
         max_clusters = MAX_CLUSTERS if fitted.max_clusters is None else fitted.max_clusters
         with stage("number of clusters"):
             n_clusters, search, layout = count_clusters(
-                points, train_rows, max_clusters, seed, return_layout=True, device=device
+                points, train_rows, max_clusters, seed, return_layout=True
             )
     elif n_clusters == "auto":
         n_clusters = fitted_n_clusters  # a warm start keeps the number it found
@@ -147,7 +144,7 @@ def prepare(
         with stage("layout and mixture"):
             # Up to 5,000 rows the search laid out the same rows the start lays out.
             anchored_rows, clusters = manifold_clusters(
-                points, train_rows, n_clusters, seed, layout, device
+                points, train_rows, n_clusters, seed, layout
             )
         if anchored_rows.size:
             anchors = np.full(X.shape[0], -1, dtype=np.int64)

@@ -7,7 +7,7 @@ import torch
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import ESTIMATORS, fast
+from conftest import fast
 from sklearn_latent import _manifold, _networks
 from sklearn_latent._trainer import AUTO_MAX_EPOCHS, AUTO_UPDATES
 
@@ -52,36 +52,41 @@ def test_manifold_clusters_take_any_training_input(five_blobs, make_input):
     assert adjusted_rand_score(y[rows], clusters) > 0.9
 
 
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_layout_step_pulls_an_edges_ends_together_and_pushes_its_head_from_others():
+    embedding = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 0.5]], dtype=np.float32)
+    heads, tails, none = np.array([0]), np.array([1]), np.empty((1, 0), dtype=np.int64)
+    pulled = embedding.copy()
+    _manifold._sgd_epoch(pulled, heads, tails, none, 1.0, _manifold.CURVE_A, _manifold.CURVE_B)
+    # Both ends move towards each other by the same amount, along the edge only.
+    assert 0 < pulled[0, 0] < 1.5 and np.isclose(3.0 - pulled[1, 0], pulled[0, 0])
+    assert np.array_equal(pulled[:, 1], embedding[:, 1]) and np.array_equal(pulled[2], embedding[2])
+    pushed = embedding.copy()
+    _manifold._sgd_epoch(
+        pushed, heads, tails, np.array([[2]]), 1.0, _manifold.CURVE_A, _manifold.CURVE_B
+    )
+    # The head then moves away from row 2 (which stays), by at most the clip of 4.
+    assert -4 <= pushed[0, 1] < 0 and np.array_equal(pushed[2], embedding[2])
+    # Half the step, half the pull.
+    halved = embedding.copy()
+    _manifold._sgd_epoch(halved, heads, tails, none, 0.5, _manifold.CURVE_A, _manifold.CURVE_B)
+    assert np.isclose(halved[0, 0], pulled[0, 0] / 2)
 
 
-@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
-@pytest.mark.parametrize("n_clusters", [3, "auto"])
-def test_the_layouts_run_on_the_fits_device(five_blobs, monkeypatch, n_clusters, device):
-    X, _ = five_blobs
-    estimator_class = ESTIMATORS[0]  # the recipe is the base's: one model shows it
-    devices, optimize_layout = [], _manifold.optimize_layout
+def test_the_layout_drops_edges_too_weak_to_be_sampled_once(monkeypatch):
+    # Two tight pairs joined by an edge of 1/1000 of the strongest: 200 epochs never sample it.
+    rows, cols = np.array([0, 1, 2, 3, 1, 2]), np.array([1, 0, 3, 2, 2, 1])
+    weights = np.array([1.0, 1.0, 1.0, 1.0, 1e-3, 1e-3])
+    graph = sp.coo_matrix((weights, (rows, cols)), shape=(4, 4))
+    sampled, sgd_epoch = [], _manifold._sgd_epoch
 
-    def recorded(graph, n_components, n_epochs, seed, device=_manifold.CPU):
-        devices.append(device)
-        return optimize_layout(graph, n_components, n_epochs, seed, device)
+    def recorded(embedding, heads, tails, others, step, a, b):
+        sampled.extend(zip(heads.tolist(), tails.tolist(), strict=True))
+        return sgd_epoch(embedding, heads, tails, others, step, a, b)
 
-    monkeypatch.setattr(_manifold, "optimize_layout", recorded)
-    model = fast(estimator_class, n_clusters=n_clusters, max_iter=1, device=device, random_state=0)
-    model.fit(X)
-    # The count lays out the rows several times; the start reuses its first layout.
-    assert devices == [model.device_] * (_manifold.COUNT_LAYOUTS if n_clusters == "auto" else 1)
-
-
-@needs_cuda
-def test_the_layout_on_cuda_is_the_same_every_run_and_finds_the_clusters(five_blobs):
-    X, y = five_blobs
-    graph = _manifold.fuzzy_neighbor_graph(X.astype(np.float64), 15)
-    cuda = torch.device("cuda")
-    first, second = (_manifold.optimize_layout(graph, 10, 200, 0, cuda) for _ in range(2))
-    np.testing.assert_array_equal(first, second)
-    rows, clusters = _manifold.manifold_clusters(X, np.arange(len(X)), 5, 0, device=cuda)
-    assert adjusted_rand_score(y[rows], clusters) > 0.95
+    monkeypatch.setattr(_manifold, "_sgd_epoch", recorded)
+    _manifold.optimize_layout(graph, 2, 200, seed=0)
+    assert set(sampled) == {(0, 1), (1, 0), (2, 3), (3, 2)}
+    assert len(sampled) == 4 * 200  # an edge of the largest membership every epoch
 
 
 @pytest.mark.parametrize(
