@@ -9,7 +9,7 @@ Gaussian mixture: the N2D recipe (McConville et al., ICPR 2020) of a manifold
 step followed by a mixture.  The layout here optimises the cross-entropy of
 UMAP (McInnes, Healy and Melville 2018, sec. 3) between the fuzzy neighbour
 graph and a Cauchy-like similarity of the embedded points, from a spectral
-initialisation, with full-batch negative-sampling updates in torch.
+initialisation, by UMAP's sequential negative-sampling SGD (in numba).
 
 A mixture of ``n_clusters`` Gaussians misplaces whole classes when a cluster of
 the layout is not Gaussian: it splits a long cluster in two and pays for it by
@@ -44,8 +44,8 @@ MAX_ROWS = 10_000
 N_NEIGHBORS = 15
 #: Dimension of the layout the mixture is fitted in (as N2D and our UMAP peer use).
 N_COMPONENTS = 10
-#: Full-batch layout updates: UMAP's schedule, 500 for small inputs and 200 for
-#: large ones, with the step where our full-batch layout measured it
+#: Layout epochs: UMAP's schedule, 500 for small inputs and 200 for large ones,
+#: with the step where the full-batch layout this module had before measured it
 #: (``benchmarks/layout.py``): on 1,000-2,000 rows 500 epochs gave better clusters
 #: (Letter 0.377 against 0.367, and 0.405 against 0.389, 10 seeds each) and
 #: avoided a failed MNIST-5k seed, while on 10,000 rows they did worse (0.346
