@@ -123,9 +123,10 @@ def main():
     args = parser.parse_args()
     print(f"torch threads: {torch.get_num_threads()}")
     print(
-        "| set | classes | seed | found | seconds | NMI at found | ACC at found | NMI at classes |"
+        "| set | classes | seed | method | found | seconds | NMI at found | ACC at found "
+        "| NMI at classes |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in args.datasets:
         if name == "bbc" and not (SHARED_DATA / "bbc_news.csv.gz").exists():
             print(f"skipping bbc: {SHARED_DATA / 'bbc_news.csv.gz'} is absent")
