@@ -280,7 +280,7 @@ class BaseLatentClustering(
             X = check_training_data(self, X, warm_start)
             labels = check_partial_labels(self._fitted_params, y, X.shape[0])
             self._check_data_against_params(X)
-            check_cluster_posterior_trained(self, labels)
+            check_cluster_posterior_trained(self, X, labels)
             self._fit_progress = FitProgress(self, X, y)
             self._fit_progress.begin_fit()
             self._fit(X, labels, warm_start)

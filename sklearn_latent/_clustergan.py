@@ -185,7 +185,7 @@ class ClusterGANClustering(BaseGANClustering):
         loss="nonsaturating",
         n_critic=1,
         gradient_penalty=10.0,
-        consistency_weight=10.0,
+        consistency_weight="auto",
         balance_weight=20.0,
         cluster_init="manifold",
         init_weight=10.0,

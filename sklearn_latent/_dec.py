@@ -206,7 +206,7 @@ class DECClustering(BaseLatentClustering):
         alpha=1.0,
         pretrain_updates=300,
         reconstruction_weight=0.0,
-        consistency_weight=10.0,
+        consistency_weight="auto",
         balance_weight=20.0,
         cluster_init="manifold",
         init_weight=10.0,

@@ -177,7 +177,7 @@ class GMVAEClustering(BaseVAEClustering):
         n_mc_samples=3,
         free_bits=0.5,
         likelihood="auto",
-        consistency_weight=10.0,
+        consistency_weight="auto",
         balance_weight=20.0,
         cluster_init="manifold",
         init_weight=10.0,

@@ -247,7 +247,7 @@ class InfoGANClustering(BaseGANClustering):
         loss="nonsaturating",
         n_critic=1,
         gradient_penalty=10.0,
-        consistency_weight=10.0,
+        consistency_weight="auto",
         balance_weight=20.0,
         cluster_init="manifold",
         init_weight=10.0,

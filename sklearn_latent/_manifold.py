@@ -18,6 +18,11 @@ are fitted too, their components merged back along the neighbour graph, and
 of the three partitions the one whose clusters the graph's edges bind
 tightest (the highest modularity) is kept.
 
+Documents (rows compared by angle) are then refined by spherical k-means from
+that partition (:func:`refine_by_centroids`): a topic is a direction of the
+term space that its articles share, which their mean sees and a graph of 15
+neighbours only sees locally.
+
 The mixture's confident assignments then anchor the model's cluster posterior
 during training (:func:`~sklearn_latent._recipe.recipe_loss`); the model's own
 objective shapes everything else, and its networks assign rows never seen here.
@@ -36,6 +41,7 @@ from scipy.sparse.linalg import ArpackError, eigsh
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import normalize
 
 #: At most this many training rows are laid out; the rest are left to the model's
 #: networks, so the initialisation costs the same on any larger input.
@@ -75,6 +81,14 @@ OVERSPLIT_FACTORS = (2, 3)
 #: 10 dimensions): on a 2,000-row Letter sample, 26 classes of 77 rows, the
 #: oversplit's 38-row components lost 0.025-0.037 ACC, and are now not fitted.
 OVERSPLIT_INITS = 3
+#: Spherical k-means refines the start of rows compared by angle only where it
+#: moves at most this share of them: on the BBC articles it moved 2-5 % (at 4 to 8
+#: clusters, and with unequal topics), where centroids and graph see the same
+#: topics and the centroids decide the rows between them; a refinement that moves
+#: more disagrees with the graph about the clusters themselves, and is not kept.
+CENTROID_MAX_MOVED = 0.1
+#: Spherical k-means stops here if it has not converged (2-3 steps on BBC).
+CENTROID_MAX_STEPS = 100
 
 
 #: ``n_clusters="auto"`` searches up to this many clusters unless told otherwise.
@@ -142,6 +156,58 @@ def manifold_clusters(X, rows, n_clusters, seed, layout=None):
         # No clear structure: anchor every row, so init_weight still trains the posterior.
         confident[:] = True
     return rows[confident], responsibility[confident].argmax(axis=1)
+
+
+def refine_by_centroids(X, clusters, n_clusters):
+    """Refine a partition of rows of unit length by spherical k-means started from it.
+
+    Spherical k-means (Dhillon and Modha, Machine Learning 2001, sec. 3):
+    each cluster's direction is the mean of its rows scaled to unit length,
+    and each row moves to the cluster of the most similar direction, until no
+    row moves.  Started from the layout's partition, it avoids the poor local
+    optima of k-means' random starts: on the BBC articles (5 topics, seeds
+    0-2) the start went from ACC 0.951-0.953 to 0.970 on every seed, where
+    k-means with ``n_init=10`` reached 0.930-0.970 (``benchmarks/NOTES.md``).
+    On dense images and tables compared by distance the rows' centroids are
+    a worse model than the graph (MNIST-5k 0.92 -> 0.64, digits 0.96 ->
+    0.85 for k-means from the start), so only documents are refined.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_rows, n_features)
+        The rows, of unit length (or zero).
+    clusters : ndarray of shape (n_rows,)
+        Their clusters, in ``[0, n_clusters)``.
+    n_clusters : int
+        Number of clusters.
+
+    Returns
+    -------
+    clusters : ndarray of shape (n_rows,)
+        The refined clusters, or ``clusters`` itself where the refinement
+        would empty a cluster or move more than :data:`CENTROID_MAX_MOVED`
+        of the rows.
+    """
+    n_rows = X.shape[0]
+    # An all-zero row (an empty document) is alike to no direction: it stays put.
+    has_terms = np.asarray(abs(X).sum(axis=1)).ravel() > 0
+    refined = clusters
+    for _ in range(CENTROID_MAX_STEPS):
+        member = sp.csr_matrix(
+            (np.ones(n_rows), (np.arange(n_rows), refined)), shape=(n_rows, n_clusters)
+        )
+        sums = member.T @ X
+        directions = normalize(sums.toarray() if sp.issparse(sums) else np.asarray(sums))
+        moved_to = np.where(has_terms, np.asarray(X @ directions.T).argmax(axis=1), refined)
+        if np.array_equal(moved_to, refined):
+            break
+        refined = moved_to
+    if (
+        np.mean(refined != clusters) > CENTROID_MAX_MOVED
+        or np.unique(refined).size < np.unique(clusters).size
+    ):
+        return clusters
+    return refined
 
 
 def initial_clustering(X, rows, n_clusters, seed, layout=None):

@@ -133,11 +133,14 @@ SHARED_ENTRIES = {
     alike when their terms are, whatever their lengths.  ``"auto"`` is
     ``"cosine"`` for a sparse matrix without negative entries (term counts,
     TF-IDF) and ``"euclidean"`` otherwise; ``metric_`` says which was used.""",
-    "consistency_weight": """consistency_weight : float, default=10.0
+    "consistency_weight": """consistency_weight : float or "auto", default="auto"
     Weight of the term that puts a real row and one of its ``n_neighbors``
     nearest rows in the same cluster (``-log sum_k p_k q_k`` on their cluster
     posteriors, the neighbour term of SCAN, Van Gansbeke et al. 2020); 0
-    turns it off and skips the nearest-neighbour search.""",
+    turns it off and skips the nearest-neighbour search.  ``"auto"`` is 10
+    where rows are compared by distance (``metric_ == "euclidean"``) and 0
+    for documents (``"cosine"``), whose initial clusters their centroids
+    refine (see ``cluster_init``) and the neighbour term would undo.""",
     "balance_weight": """balance_weight : float, default=20.0
     Weight of the term that keeps the mean cluster posterior of a batch of
     real rows at the uniform cluster prior (``log K - H(mean p)``); 0 turns
@@ -148,8 +151,10 @@ SHARED_ENTRIES = {
     their 15-nearest-neighbour graph and Gaussian mixtures are fitted there
     (the N2D recipe, McConville et al. 2020); rows the mixture assigns with
     probability at least 0.9 anchor the cluster posterior during training
-    (see ``init_weight``), and a model with cluster parameters of its own
-    starts them there.  None starts as the model's paper does.  Skipped on
+    (see ``init_weight``; documents, ``metric_ == "cosine"``, in the
+    clusters to which spherical k-means started from the mixture's moves
+    them), and a model with cluster parameters of its own starts them
+    there.  None starts as the model's paper does.  Skipped on
     a warm start and when partial labels are given.""",
     "init_weight": """init_weight : float, default=10.0
     Weight of the cross-entropy between the cluster posterior of anchored

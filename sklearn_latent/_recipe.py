@@ -29,16 +29,21 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._data import nearest_neighbors, neighbor_space, resolve_metric
+from ._data import (
+    nearest_neighbors,
+    neighbor_space,
+    resolve_consistency_weight,
+    resolve_metric,
+)
 from ._losses import posterior_regularizer
-from ._manifold import MAX_CLUSTERS, count_clusters, manifold_clusters
+from ._manifold import MAX_CLUSTERS, count_clusters, manifold_clusters, refine_by_centroids
 from ._validation import FLOAT32_MAX
 
 #: The recipe's parameters and their constraints (scikit-learn's form).
 RECIPE_PARAMETER_CONSTRAINTS = {
     "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     "metric": [StrOptions({"auto", "euclidean", "cosine"})],
-    "consistency_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
+    "consistency_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both"), StrOptions({"auto"})],
     "balance_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
     "cluster_init": [StrOptions({"manifold"}), None],
     "init_weight": [Interval(Real, 0, FLOAT32_MAX, closed="both")],
@@ -53,6 +58,8 @@ class RecipeSetup(NamedTuple):
     metric: str
     #: The number of clusters to fit (``"auto"`` resolved).
     n_clusters: int
+    #: The neighbour term's weight (``"auto"`` resolved).
+    consistency_weight: float
     #: The search behind ``n_clusters`` (``n_clusters_search_``), or None without one.
     n_clusters_search: dict | None
     #: Each row's nearest training rows, or None without the consistency term.
@@ -65,6 +72,7 @@ class RecipeSetup(NamedTuple):
     def record_on(self, model, fitted):
         """Set the fitted attributes the recipe decides: metric_, n_clusters_ and the search."""
         model.metric_ = self.metric
+        fitted.consistency_weight = self.consistency_weight
         if self.n_clusters_search is not None:
             model.n_clusters_search_ = self.n_clusters_search
         elif fitted.n_clusters != "auto":
@@ -112,6 +120,7 @@ def prepare(
     """
     stage = stage or (lambda name: nullcontext())
     metric = resolve_metric(fitted.metric, X)
+    consistency_weight = resolve_consistency_weight(fitted.consistency_weight, metric)
     initialise = (
         labels is None
         and fitted.cluster_init == "manifold"
@@ -119,7 +128,7 @@ def prepare(
         and not warm_start
     )
     count = fitted.n_clusters == "auto" and not warm_start
-    if fitted.consistency_weight > 0 or initialise or count:
+    if consistency_weight > 0 or initialise or count:
         with stage(f"{metric} geometry of the rows"):
             points = neighbor_space(X, train_rows, seed, metric)
     n_clusters, search, layout = fitted.n_clusters, None, None
@@ -132,7 +141,7 @@ def prepare(
     elif n_clusters == "auto":
         n_clusters = fitted_n_clusters  # a warm start keeps the number it found
     neighbors = labeled = anchors = None
-    if fitted.consistency_weight > 0:
+    if consistency_weight > 0:
         with stage("nearest neighbours"):
             neighbors = nearest_neighbors(points, train_rows, fitted.n_neighbors, seed)
     if labels is not None:
@@ -146,10 +155,12 @@ def prepare(
             anchored_rows, clusters = manifold_clusters(
                 points, train_rows, n_clusters, seed, layout
             )
+            if metric == "cosine" and anchored_rows.size:
+                clusters = refine_by_centroids(points[anchored_rows], clusters, n_clusters)
         if anchored_rows.size:
             anchors = np.full(X.shape[0], -1, dtype=np.int64)
             anchors[anchored_rows] = clusters
-    return RecipeSetup(metric, n_clusters, search, neighbors, labeled, anchors)
+    return RecipeSetup(metric, n_clusters, consistency_weight, search, neighbors, labeled, anchors)
 
 
 def recipe_loss(fitted, batch, proba, neighbor_proba, cluster_proba):

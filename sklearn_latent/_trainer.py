@@ -335,6 +335,8 @@ def check_finite(model, record, epoch):
     if raised:
         settings = ", ".join(
             f"{name}={value:.3g} (default {default:.3g})"
+            if isinstance(default, Real)
+            else f"{name}={value:.3g} (default {default!r})"
             for name, (value, default) in raised.items()
         )
         raise TrainingDivergedError(
@@ -369,14 +371,10 @@ def raised_loss_settings(model):
             for c in constraints
         )
         value, default = fitted[name], defaults.get(name)
-        if (
-            not bounded
-            or name in model._learning_rate_parameters
-            or not isinstance(value, Real)
-            or not isinstance(default, Real)
-        ):
+        if not bounded or name in model._learning_rate_parameters or not isinstance(value, Real):
             continue
-        if value > 10 * max(default, 10):
+        # A default such as "auto" resolves to a weight of at most 10.
+        if value > 10 * max(default if isinstance(default, Real) else 0, 10):
             raised[name] = (value, default)
     return raised
 

@@ -189,7 +189,7 @@ class VaDEClustering(BaseVAEClustering):
         latent_dim=10,
         likelihood="auto",
         pretrain_updates=300,
-        consistency_weight=10.0,
+        consistency_weight="auto",
         balance_weight=20.0,
         cluster_init="manifold",
         init_weight=10.0,

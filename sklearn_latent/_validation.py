@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._data import resolve_consistency_weight, resolve_metric
 from ._runtime import resolve_device
 
 #: Largest float32 value: the bound of every real parameter that reaches the networks'
@@ -45,7 +46,8 @@ class FittedParams(SimpleNamespace):
     nothing until the next ``fit`` (as ``KMeans.predict`` uses
     ``cluster_centers_``, whatever ``n_clusters`` says now).  Once ``fit``
     has sized the networks, ``n_clusters`` here is the number fitted
-    (``n_clusters_``), ``"auto"`` resolved.
+    (``n_clusters_``) and ``consistency_weight`` the weight trained with,
+    ``"auto"`` resolved in both.
     """
 
 
@@ -315,7 +317,7 @@ def check_data_shape(fitted, X):
             )
 
 
-def check_cluster_posterior_trained(estimator, labels):
+def check_cluster_posterior_trained(estimator, X, labels):
     """Refuse loss weights that leave the network behind ``_cluster_proba`` untrained."""
     fitted = estimator._fitted_params
     weights = estimator._cluster_posterior_weights()
@@ -323,7 +325,9 @@ def check_cluster_posterior_trained(estimator, labels):
         return
     weights = {
         **weights,
-        "consistency_weight": fitted.consistency_weight,
+        "consistency_weight": resolve_consistency_weight(
+            fitted.consistency_weight, resolve_metric(fitted.metric, X)
+        ),
         "balance_weight": fitted.balance_weight,
         **({"init_weight": fitted.init_weight} if fitted.cluster_init == "manifold" else {}),
     }

@@ -6,7 +6,14 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from conftest import fast
-from sklearn_latent._data import nearest_neighbors, neighbor_space, resolve_metric
+from sklearn_latent._data import (
+    NEIGHBOR_TERM_WEIGHT,
+    nearest_neighbors,
+    neighbor_space,
+    resolve_consistency_weight,
+    resolve_metric,
+)
+from sklearn_latent._manifold import CENTROID_MAX_MOVED, refine_by_centroids
 
 
 def topic_counts(n_docs=240, n_topics=3, n_terms=300, n_common=20, seed=0):
@@ -133,3 +140,64 @@ def test_warm_start_refuses_to_switch_pixels_to_documents(estimator_class):
     with pytest.raises(ValueError, match=r"decoder_ changed.*warm_start=False"):
         model.fit(X)  # the same rows as documents: multinomial
     assert model.likelihood_ == "bernoulli"
+
+
+def unit_topic_rows(n_docs=240, n_topics=3, seed=0):
+    counts, y = topic_counts(n_docs=n_docs, n_topics=n_topics, seed=seed)
+    return neighbor_space(counts, np.arange(n_docs), seed, "cosine"), y
+
+
+def test_centroid_refinement_returns_misplaced_documents_to_their_topics():
+    points, y = unit_topic_rows()
+    points = sp.vstack([points, sp.csr_matrix((1, points.shape[1]))]).tocsr()  # an empty one
+    start = np.append(y, 2)
+    misplaced = np.arange(0, 240, 15)  # 16 rows, 6.7 %, each in the next topic
+    start[misplaced] = (y[misplaced] + 1) % 3
+    refined = refine_by_centroids(points, start, 3)
+    np.testing.assert_array_equal(refined[:-1], y)
+    assert refined[-1] == 2  # an empty document is alike to no topic: it stays put
+
+
+def test_centroid_refinement_that_moves_many_rows_is_not_kept():
+    points, y = unit_topic_rows()
+    start = y.copy()
+    start[: 240 // 4] = (y[: 240 // 4] + 1) % 3  # a quarter misplaced: beyond the guard
+    assert 0.25 > CENTROID_MAX_MOVED
+    assert refine_by_centroids(points, start, 3) is start
+
+
+def test_neighbour_term_is_off_for_documents_by_default():
+    assert resolve_consistency_weight("auto", "cosine") == 0
+    assert resolve_consistency_weight("auto", "euclidean") == NEIGHBOR_TERM_WEIGHT
+    assert resolve_consistency_weight(2.5, "cosine") == 2.5
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter=1
+@pytest.mark.parametrize("documents", [True, False], ids=["sparse-tfidf", "dense"])
+def test_documents_start_refined_by_centroids_and_without_neighbour_search(
+    estimator_class, documents, monkeypatch
+):
+    from sklearn_latent import _recipe
+
+    calls = {"refine": 0, "neighbors": 0}
+
+    def counting(name, function):
+        def counted(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return counted
+
+    monkeypatch.setattr(
+        _recipe, "refine_by_centroids", counting("refine", _recipe.refine_by_centroids)
+    )
+    monkeypatch.setattr(
+        _recipe, "nearest_neighbors", counting("neighbors", _recipe.nearest_neighbors)
+    )
+    counts, _ = topic_counts(n_docs=120)
+    X = TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32)
+    model = fast(estimator_class, n_clusters=3, max_iter=1, random_state=0)
+    model.fit(X if documents else X.toarray())
+    assert calls == ({"refine": 1, "neighbors": 0} if documents else {"refine": 0, "neighbors": 1})
+    assert model.get_params()["consistency_weight"] == "auto"  # the parameter stays untouched
+    assert model._fitted_params.consistency_weight == (0 if documents else NEIGHBOR_TERM_WEIGHT)
