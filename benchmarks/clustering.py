@@ -213,6 +213,9 @@ class UMAPGaussianMixture(ClusterMixin, BaseEstimator):
 class InitialClustering(ClusterMixin, BaseEstimator):
     """The deep models' starting point alone: the manifold layout and its mixture.
 
+    Documents' clusters are then refined by spherical k-means, as ``fit``
+    refines the rows it anchors.
+
     The same call ``fit`` makes, at the seed a model with this ``random_state``
     uses, on every row (the models hold out none by default).  Rows beyond
     the layout's 10,000 get the label -1 and are left out of its scores.
