@@ -933,8 +933,12 @@ WRONG_TYPES = [
 ]
 
 
-def _must_refuse(name, default, value):
-    """Whether ``value`` is of a type parameter ``name`` (default ``default``) never takes."""
+def _must_refuse(name, default, value, takes_reals):
+    """Whether ``value`` is of a type parameter ``name`` (default ``default``) never takes.
+
+    ``takes_reals``: whether the parameter's constraints hold a real interval
+    (``consistency_weight`` takes a number or its default ``"auto"``).
+    """
     if isinstance(value, (bool, np.bool_)):
         return not isinstance(default, bool) and name != "verbose"  # verbose=True is sklearn's
     if isinstance(default, bool):
@@ -942,6 +946,8 @@ def _must_refuse(name, default, value):
     if name == "n_clusters" and isinstance(value, str):
         return value != "auto"  # the number found in the data
     optional = value is None and name in ("random_state", "cluster_init", "max_iter")
+    if isinstance(default, str) and takes_reals:
+        return not isinstance(value, (str, numbers.Real))
     if isinstance(default, str):
         return not isinstance(value, str) and not optional
     if isinstance(default, numbers.Real):
@@ -968,7 +974,9 @@ def test_values_of_the_wrong_type_are_refused_by_name(estimator_class, data):
             assert_clear_error(exc, expected)
             return
         event("fit succeeded")
-        assert not _must_refuse(name, defaults[name], value), f"fit accepted {name}={value!r}"
+        takes_reals = name in _real_parameters(model)
+        refuse = _must_refuse(name, defaults[name], value, takes_reals)
+        assert not refuse, f"fit accepted {name}={value!r}"
         for method in ("predict", "transform", "score_samples"):
             _finite_or_overflow_error(lambda m=method: getattr(model, m)(GOOD_X), GOOD_X)
 
@@ -1070,6 +1078,7 @@ def typed_number(draw, name, default):
         kind = draw(st.sampled_from(INTEGER_TYPES))
         return kind(default), int(default)
     default = 1e-3 if default is None else default  # generator_learning_rate
+    default = 1.0 if isinstance(default, str) else default  # a weight's "auto"
     value = draw(st.sampled_from([default, 0.5 * default]))
     kind = draw(st.sampled_from(REAL_TYPES))
     typed = kind(value)
