@@ -241,7 +241,7 @@ def resolve_consistency_weight(consistency_weight, metric):
     refined (:func:`~sklearn_latent._manifold.refine_by_centroids`), which
     move a few rows against their graph neighbours, and the neighbour term
     would pull them back: on the BBC articles (seeds 0-2) ClusterGAN reached
-    ACC 0.966 and GMVAE 0.956 with it, 0.969 and 0.970 without
+    ACC 0.964 and GMVAE 0.957 with a weight of 10, 0.969 both without
     (``benchmarks/NOTES.md``, session 16).  So ``"auto"`` is 0 for
     ``"cosine"`` and :data:`NEIGHBOR_TERM_WEIGHT` otherwise.
     """
