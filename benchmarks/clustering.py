@@ -78,7 +78,7 @@ from sklearn_latent import (
 )
 from sklearn_latent._base import BaseLatentClustering
 from sklearn_latent._data import neighbor_space, resolve_metric
-from sklearn_latent._manifold import MIXTURE_INITS, initial_clustering, refine_by_centroids
+from sklearn_latent._manifold import MIXTURE_INITS, initial_clustering, refine_for_metric
 from sklearn_latent._runtime import seed_from_random_state
 from sklearn_latent.metrics import cluster_accuracy
 
@@ -233,10 +233,10 @@ class InitialClustering(ClusterMixin, BaseEstimator):
         metric = resolve_metric("auto", X)
         points = neighbor_space(X, rows, seed, metric)
         laid_out, responsibility = initial_clustering(points, rows, self.n_clusters, seed)
-        clusters = responsibility.argmax(axis=1)
-        if metric == "cosine" and laid_out.size:
-            # As fit refines documents (on its anchored rows: all but a few here).
-            clusters = refine_by_centroids(points[laid_out], clusters, self.n_clusters)
+        # As fit refines documents (on its anchored rows: all but a few here).
+        clusters = refine_for_metric(
+            points[laid_out], responsibility.argmax(axis=1), self.n_clusters, metric
+        )
         self.labels_ = np.full(X.shape[0], -1)
         self.labels_[laid_out] = clusters
         return self

@@ -210,6 +210,17 @@ def refine_by_centroids(X, clusters, n_clusters):
     return refined
 
 
+def refine_for_metric(X, clusters, n_clusters, metric):
+    """The start's clusters as ``fit`` anchors them, for rows compared by ``metric``.
+
+    Documents (``"cosine"``) are refined by :func:`refine_by_centroids`; rows
+    compared by distance keep the graph's clusters.
+    """
+    if metric != "cosine" or not len(clusters):
+        return clusters
+    return refine_by_centroids(X, clusters, n_clusters)
+
+
 def initial_clustering(X, rows, n_clusters, seed, layout=None):
     """The mixture responsibilities of the rows :func:`manifold_clusters` lays out.
 

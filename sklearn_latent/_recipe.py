@@ -36,7 +36,7 @@ from ._data import (
     resolve_metric,
 )
 from ._losses import posterior_regularizer
-from ._manifold import MAX_CLUSTERS, count_clusters, manifold_clusters, refine_by_centroids
+from ._manifold import MAX_CLUSTERS, count_clusters, manifold_clusters, refine_for_metric
 from ._validation import FLOAT32_MAX
 
 #: The recipe's parameters and their constraints (scikit-learn's form).
@@ -70,7 +70,11 @@ class RecipeSetup(NamedTuple):
     anchors: np.ndarray | None
 
     def record_on(self, model, fitted):
-        """Set the fitted attributes the recipe decides: metric_, n_clusters_ and the search."""
+        """Set what the recipe decides: metric_, n_clusters_, the search, the neighbour weight.
+
+        The resolved ``consistency_weight`` replaces ``"auto"`` in ``fitted``,
+        which training reads.
+        """
         model.metric_ = self.metric
         fitted.consistency_weight = self.consistency_weight
         if self.n_clusters_search is not None:
@@ -155,8 +159,7 @@ def prepare(
             anchored_rows, clusters = manifold_clusters(
                 points, train_rows, n_clusters, seed, layout
             )
-            if metric == "cosine" and anchored_rows.size:
-                clusters = refine_by_centroids(points[anchored_rows], clusters, n_clusters)
+            clusters = refine_for_metric(points[anchored_rows], clusters, n_clusters, metric)
         if anchored_rows.size:
             anchors = np.full(X.shape[0], -1, dtype=np.int64)
             anchors[anchored_rows] = clusters

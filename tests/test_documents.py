@@ -177,7 +177,7 @@ def test_neighbour_term_is_off_for_documents_by_default():
 def test_documents_start_refined_by_centroids_and_without_neighbour_search(
     estimator_class, documents, monkeypatch
 ):
-    from sklearn_latent import _recipe
+    from sklearn_latent import _manifold, _recipe
 
     calls = {"refine": 0, "neighbors": 0}
 
@@ -189,7 +189,7 @@ def test_documents_start_refined_by_centroids_and_without_neighbour_search(
         return counted
 
     monkeypatch.setattr(
-        _recipe, "refine_by_centroids", counting("refine", _recipe.refine_by_centroids)
+        _manifold, "refine_by_centroids", counting("refine", _manifold.refine_by_centroids)
     )
     monkeypatch.setattr(
         _recipe, "nearest_neighbors", counting("neighbors", _recipe.nearest_neighbors)
