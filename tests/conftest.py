@@ -3,6 +3,7 @@
 import pytest
 import torch
 from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_limits
 
 from sklearn_latent import (
     ClusterGANClustering,
@@ -15,6 +16,10 @@ from sklearn_latent import (
 # The test networks are tiny: one thread runs them fastest, and on a busy 2-core
 # machine two threads' spin-waiting made a test fit 15-20 times slower (measured).
 torch.set_num_threads(1)
+# NumPy's and SciPy's BLAS likewise: the README runs the suite in one process per
+# core (pytest -n auto), and each process's BLAS threads on every core made the
+# whole suite 654 s against 508 s with one each (2 cores, measured).
+threadpool_limits(1)
 
 # Tiny networks and few epochs: enough for the behaviour under test, fast on 2 CPU cores.
 FAST_PARAMS = {
