@@ -22,7 +22,8 @@ pixels, as wide as 32 x 32 colour images), digits and MNIST-5k as images
 given ``image_shape`` and so their convolutional nets), and documents: ``bbc``, the 1,249
 BBC news articles in 5 topics of ``../shared/data/bbc_news.csv.gz`` (skipped
 when absent), as TF-IDF of ``TfidfVectorizer(max_features=2000,
-stop_words="english", sublinear_tf=True)``, a sparse matrix. Every model gets
+stop_words="english", sublinear_tf=True)``, a sparse matrix, and ``bbc-short``, the
+same articles cut to their first 25 words (short texts, where k-means is poor). Every model gets
 ``n_clusters`` = the number of classes and its defaults; nothing is tuned per
 data set.
 
@@ -33,7 +34,9 @@ features, as UMAP's documentation advises; the cosine metric on documents)
 followed by a full-covariance Gaussian mixture with 10 restarts (``pip install
 umap-learn``). ``initial`` is the models' own starting point alone: the
 manifold layout and mixture of ``sklearn_latent/_manifold.py`` at the seed
-the models use, scored on the rows it lays out (at most 10,000). For each
+the models use, scored on the rows it lays out (at most 10,000);
+``initial-graph`` (on request) is the same before the refinement documents
+get, the layout's mixture alone. For each
 deep model, ``fixed`` is the share of the rows the initial clustering got
 wrong that the trained model gets right, and ``broken`` the share of its right
 rows that the model gets wrong (each clustering matched to the classes by the
@@ -155,22 +158,25 @@ def load(name):
         ]
         keep = np.sort(np.concatenate(keep))
         return StandardScaler().fit_transform(X[keep]), y[keep]
-    if name == "bbc":
+    if name in ("bbc", "bbc-short"):
         import pandas as pd
 
         articles = pd.read_csv(SHARED_DATA / "bbc_news.csv.gz")
+        if name == "bbc-short":  # headline-length texts: few words in common between two
+            articles["text"] = articles["text"].map(lambda text: " ".join(text.split()[:25]))
         vectorizer = TfidfVectorizer(max_features=2000, stop_words="english", sublinear_tf=True)
         X = vectorizer.fit_transform(articles["text"]).astype(np.float32)
         return X, pd.factorize(articles["category"], sort=True)[0]
     raise ValueError(
         f"unknown data set {name!r}; choose digits, digits-images, digits-unequal, mnist5k, "
-        "mnist5k-images, mnist5k-2x, letter, letter-std, letter-2k-std, letter-imbalanced or bbc"
+        "mnist5k-images, mnist5k-2x, letter, letter-std, letter-2k-std, letter-imbalanced, bbc "
+        "or bbc-short"
     )
 
 
 def available(name):
     """Whether a data set can be loaded here (the shared ones may be absent)."""
-    return name != "bbc" or (SHARED_DATA / "bbc_news.csv.gz").exists()
+    return not name.startswith("bbc") or (SHARED_DATA / "bbc_news.csv.gz").exists()
 
 
 def neighbor_agreement(X, y, n_neighbors=10):
@@ -214,16 +220,17 @@ class InitialClustering(ClusterMixin, BaseEstimator):
     """The deep models' starting point alone: the manifold layout and its mixture.
 
     Documents' clusters are then refined by spherical k-means, as ``fit``
-    refines the rows it anchors.
+    refines the rows it anchors, unless ``refine=False``.
 
     The same call ``fit`` makes, at the seed a model with this ``random_state``
     uses, on every row (the models hold out none by default).  Rows beyond
     the layout's 10,000 get the label -1 and are left out of its scores.
     """
 
-    def __init__(self, n_clusters=10, random_state=None):
+    def __init__(self, n_clusters=10, random_state=None, refine=True):
         self.n_clusters = n_clusters
         self.random_state = random_state
+        self.refine = refine
 
     def fit(self, X, y=None):
         # float32, as fit computes: the layout of float64 rows can differ from the models'.
@@ -233,10 +240,10 @@ class InitialClustering(ClusterMixin, BaseEstimator):
         metric = resolve_metric("auto", X)
         points = neighbor_space(X, rows, seed, metric)
         laid_out, responsibility = initial_clustering(points, rows, self.n_clusters, seed)
-        # As fit refines documents (on its anchored rows: all but a few here).
-        clusters = refine_for_metric(
-            points[laid_out], responsibility.argmax(axis=1), self.n_clusters, metric
-        )
+        clusters = responsibility.argmax(axis=1)
+        if self.refine:
+            # As fit refines documents (on its anchored rows: all but a few here).
+            clusters = refine_for_metric(points[laid_out], clusters, self.n_clusters, metric)
         self.labels_ = np.full(X.shape[0], -1)
         self.labels_[laid_out] = clusters
         return self
@@ -276,6 +283,8 @@ def make_model(name, n_clusters, seed, params):
         return UMAPGaussianMixture(n_clusters, random_state=seed)
     if name == "initial":
         return InitialClustering(n_clusters, random_state=seed)
+    if name == "initial-graph":
+        return InitialClustering(n_clusters, random_state=seed, refine=False)
     raise ValueError(f"unknown model {name!r}")
 
 
