@@ -17,8 +17,8 @@ from sklearn_latent import (
 # machine two threads' spin-waiting made a test fit 15-20 times slower (measured).
 torch.set_num_threads(1)
 # NumPy's and SciPy's BLAS likewise: the README runs the suite in one process per
-# core (pytest -n auto), and each process's BLAS threads on every core made the
-# whole suite 654 s against 508 s with one each (2 cores, measured).
+# core (pytest -n auto), and with each process's BLAS on every core the suite took
+# 654 s on 2 cores, against 508 s with one thread each (OMP_NUM_THREADS=1, measured).
 threadpool_limits(1)
 
 # Tiny networks and few epochs: enough for the behaviour under test, fast on 2 CPU cores.
