@@ -257,8 +257,10 @@ class BaseLatentClustering(
             in ``[0, n_clusters)``, or -1 where unknown.  Labelled rows anchor
             the clusters -- cluster ``k`` is class ``k``, so ``predict``
             returns classes -- through a cross-entropy term on their cluster
-            posterior weighted by ``label_weight``.  None (or all -1) fits
-            without labels.
+            posterior weighted by ``label_weight``; the manifold start's
+            clusters (``cluster_init``) are renamed to the classes the
+            labelled rows in them hold, and anchor the unlabelled rows.  None
+            (or all -1) fits without labels.
 
         Returns
         -------

@@ -164,7 +164,9 @@ SHARED_ENTRIES = {
     as partial labels (a class in ``[0, n_clusters)``, -1 for unlabelled
     rows) and adds this weight times the cross-entropy between the labels
     and the cluster posterior of the labelled rows, so cluster k becomes
-    class k (10 is a good start, see ``benchmarks/NOTES.md``).""",
+    class k (10 is a good start, see ``benchmarks/NOTES.md``); the manifold
+    start's clusters, renamed to the labelled rows' classes, anchor the
+    unlabelled rows.""",
     "loss": """loss : {"nonsaturating", "wgan-gp"}, default="nonsaturating"
     Adversarial loss: the non-saturating GAN loss (Goodfellow et al. 2014)
     or the Wasserstein loss with gradient penalty (Gulrajani et al. 2017).""",

@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from conftest import fast
 from sklearn_latent import _manifold, _networks
+from sklearn_latent import _recipe as recipe
 from sklearn_latent._trainer import AUTO_MAX_EPOCHS, AUTO_UPDATES
 
 
@@ -113,17 +114,34 @@ def test_the_anchor_term_trains_the_posterior_towards_the_initial_clusters(
     assert "init_disagreement" not in plain.history_[-1]
 
 
-def test_partial_labels_and_warm_starts_skip_the_initialisation(estimator_class, five_blobs):
+def test_partial_labels_rename_the_start_and_warm_starts_skip_it(estimator_class, five_blobs):
     X, y = five_blobs
-    partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)
-    model = fast(estimator_class, n_clusters=5, max_iter=1, label_weight=10, random_state=0)
+    classes = np.array([3, 0, 4, 1, 2])[y]  # not the start's numbering
+    partial = np.where(np.arange(len(y)) % 10 == 0, classes, -1)
+    model = fast(estimator_class, n_clusters=5, max_iter=3, label_weight=10, random_state=0)
     model.fit(X, partial)
-    assert "init_disagreement" not in model.history_[-1]
+    # The start anchors every row, under the labelled rows' classes.
+    assert "init_disagreement" in model.history_[-1]
     assert "label_cross_entropy" in model.history_[-1]
+    unlabelled = partial < 0
+    assert np.mean(model.labels_[unlabelled] == classes[unlabelled]) > 0.95
     model = fast(estimator_class, n_clusters=5, max_iter=1, random_state=0).fit(X)
     model.set_params(warm_start=True).fit(X)
     assert "init_disagreement" in model.history_[0]
     assert "init_disagreement" not in model.history_[1]
+
+
+def test_the_start_is_renamed_to_the_classes_its_labelled_rows_hold():
+    anchors = np.array([0, 0, 0, 1, 1, 1, 2, 2, -1, 2])
+    labeled_rows = np.array([0, 1, 3, 6, 8, 9])
+    # Cluster 0 holds class 2, cluster 1 class 0; cluster 2's rows say 1 and 1;
+    # row 8 (not anchored) and row 1 (against its cluster) keep their own class.
+    classes = np.array([2, 1, 0, 1, 1, 1])
+    renamed = recipe.anchors_as_classes(anchors, labeled_rows, classes, 3)
+    np.testing.assert_array_equal(renamed, [2, 1, 2, 0, 0, 0, 1, 1, 1, 1])
+    # A cluster no labelled row falls in takes the class left over.
+    renamed = recipe.anchors_as_classes(anchors, np.array([0, 3]), np.array([1, 2]), 3)
+    np.testing.assert_array_equal(renamed, [1, 1, 1, 2, 2, 2, 0, 0, -1, 0])
 
 
 @pytest.mark.parametrize("n_rows", [60, 400])
