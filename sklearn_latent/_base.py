@@ -61,7 +61,8 @@ The hooks:
     prepare the new networks from the training rows before training, e.g.
     autoencoder pretraining and a mixture fitted on its embedding; skipped on
     a warm start.  ``known_clusters`` is None or one cluster per row of ``X``
-    (-1 for none): the partial labels, or else the manifold start's anchors,
+    (-1 for none): the manifold start's anchors (renamed to the classes of
+    any partial labels), or else the partial labels,
     so a model can start its cluster parameters where those terms pull them;
 ``_begin_epoch(X, train_rows, random)`` (optional)
     work done once per epoch before its steps, e.g. refreshing a target

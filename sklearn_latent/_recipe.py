@@ -9,8 +9,8 @@ take from that graph, in two parts:
   rows are compared in (``metric``), the number of clusters when
   ``n_clusters="auto"`` (:func:`~sklearn_latent._manifold.count_clusters`),
   each training row's ``n_neighbors`` nearest rows, and the anchors of the
-  manifold initialisation (:func:`~sklearn_latent._manifold.manifold_clusters`)
-  or the partial labels;
+  manifold initialisation (:func:`~sklearn_latent._manifold.manifold_clusters`),
+  renamed to the classes of any partial labels, and those labels;
 - :func:`recipe_loss`, in every train step: the terms that pull the model's
   cluster posterior of real rows towards that graph, weighted by the
   parameters of :data:`RECIPE_PARAMETER_CONSTRAINTS`.
