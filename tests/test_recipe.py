@@ -120,7 +120,7 @@ def test_partial_labels_rename_the_start_and_warm_starts_skip_it(estimator_class
     partial = np.where(np.arange(len(y)) % 10 == 0, classes, -1)
     model = fast(estimator_class, n_clusters=5, max_iter=3, label_weight=10, random_state=0)
     model.fit(X, partial)
-    # The start anchors every row, under the labelled rows' classes.
+    # The start anchors its confident rows, under the labelled rows' classes.
     assert "init_disagreement" in model.history_[-1]
     assert "label_cross_entropy" in model.history_[-1]
     unlabelled = partial < 0
