@@ -14,9 +14,11 @@ initialisation, by UMAP's sequential negative-sampling SGD (in numba).
 A mixture of ``n_clusters`` Gaussians misplaces whole classes when a cluster of
 the layout is not Gaussian: it splits a long cluster in two and pays for it by
 merging two others.  So mixtures with two and three times as many components
-are fitted too, their components merged back along the neighbour graph, and
-of the three partitions the one whose clusters the graph's edges bind
-tightest (the highest modularity) is kept.
+are fitted too, their components merged back along the neighbour graph (once
+by modularity, once by the link ratio, which does not favour equal sizes), and
+of the partitions the one whose clusters the graph's edges bind tightest (the
+highest modularity) is kept, among those whose clusters are all separate from
+each other where there are any.
 
 Documents (rows compared by angle) are then refined by spherical k-means from
 that partition (:func:`refine_by_centroids`): a topic is a direction of the
@@ -268,21 +270,31 @@ def layout_mixture(X, n_clusters, seed, n_epochs=None):
 
 
 def mixture_partition(embedding, graph, n_clusters, seed):
-    """The responsibilities of the best of three mixture partitions of the layout.
+    """The responsibilities of the best of the mixture partitions of the layout.
 
     The candidates: a mixture of ``n_clusters`` components (``MIXTURE_INITS``
     restarts), and mixtures of ``OVERSPLIT_FACTORS`` times as many
     (``OVERSPLIT_INITS`` restarts) whose components are merged to
-    ``n_clusters`` clusters by :func:`merge_components`, a cluster's
-    responsibility being the sum of its components'.  The one kept has the
-    highest modularity on ``graph`` (Newman 2006, eq. 2): the share of the
-    edges' weight inside clusters, less the share expected of clusters of the
-    same degrees.  An oversplit is fitted only where each of its components
-    has at least as many rows as it has parameters.  Measured on the layouts
-    alone (3 seeds, ``benchmarks/NOTES.md``), the merged partitions won on
+    ``n_clusters`` clusters by :func:`merge_components`, twice: by modularity
+    and by link ratio; a cluster's responsibility is the sum of its
+    components'.  An oversplit is fitted only where each of its components
+    has at least as many rows as it has parameters.
+
+    The one kept has the highest modularity on ``graph`` (Newman 2006, eq. 2):
+    the share of the edges' weight inside clusters, less the share expected of
+    clusters of the same degrees.  Measured on the layouts alone (3 seeds,
+    ``benchmarks/NOTES.md``), the oversplits merged by modularity won on
     digits (ACC 0.882 -> 0.958), MNIST-5k (0.815 -> 0.894) and Letter (0.341
-    -> 0.359) and lost on a table with one class of three quarters of the
-    rows (0.275 -> 0.262).
+    -> 0.359).  But at a fixed number of clusters modularity prefers clusters
+    of equal degree: it splits a cluster of three quarters of the rows and
+    merges small ones to pay for it, even where the graph separates them
+    (0.40 ACC on seven separate Gaussian blobs of 15 to 7,800 rows).  So
+    candidates with two clusters as linked as two pieces of one (a link ratio,
+    see :func:`max_link_ratio`, above ``SEPARATE_LINK_RATIO``, the bar of
+    ``n_clusters="auto"``) are passed over where another candidate has none:
+    the blobs then reach 0.83, letter-imbalanced 0.282 instead of 0.238 and
+    Letter 0.373 instead of 0.363, and digits, MNIST-5k and BBC keep the same
+    partition (``benchmarks/NOTES.md``, session 20).
 
     Returns
     -------
@@ -290,28 +302,37 @@ def mixture_partition(embedding, graph, n_clusters, seed):
     """
     n_rows, dim = embedding.shape
     component_parameters = dim + dim * (dim + 1) // 2  # a mean and a full covariance
-    best, best_modularity = None, -np.inf
-    candidates = [(1, MIXTURE_INITS)] + [
+    mixtures = [(1, MIXTURE_INITS)] + [
         (factor, OVERSPLIT_INITS)
         for factor in OVERSPLIT_FACTORS
         if n_clusters > 1 and factor * n_clusters * component_parameters <= n_rows
     ]
-    for factor, n_init in candidates:
+    candidates = []
+    for factor, n_init in mixtures:
         mixture = GaussianMixture(
             factor * n_clusters, covariance_type="full", n_init=n_init, random_state=seed
         ).fit(embedding)
         responsibility = mixture.predict_proba(embedding)
-        if factor > 1:
+        if factor == 1:
+            candidates.append(responsibility)
+            continue
+        components = responsibility.argmax(axis=1)
+        for criterion in MERGE_CRITERIA:
             cluster_of = merge_components(
-                graph, responsibility.argmax(axis=1), responsibility.shape[1], n_clusters
+                graph, components, responsibility.shape[1], n_clusters, criterion
             )
             merged = np.zeros((n_rows, n_clusters))
             np.add.at(merged.T, cluster_of, responsibility.T)
-            responsibility = merged
-        quality = modularity(graph, responsibility.argmax(axis=1), n_clusters)
-        if quality > best_modularity:
-            best, best_modularity = responsibility, quality
-    return best
+            candidates.append(merged)
+    labels = [responsibility.argmax(axis=1) for responsibility in candidates]
+    separate = [
+        max_link_ratio(graph, labelled, n_clusters) <= SEPARATE_LINK_RATIO for labelled in labels
+    ]
+    quality = [
+        (is_separate or not any(separate), modularity(graph, labelled, n_clusters))
+        for labelled, is_separate in zip(labels, separate, strict=True)
+    ]
+    return candidates[max(range(len(candidates)), key=quality.__getitem__)]
 
 
 def _cluster_links(graph, labels, n_labels):
@@ -330,14 +351,57 @@ def modularity(graph, labels, n_labels):
     return float(np.trace(links) / total - np.sum((links.sum(axis=1) / total) ** 2))
 
 
-def merge_components(graph, components, n_components, n_clusters):
+def _link_ratios(links):
+    """Each pair's edge weight over the product of their degrees (``links`` summing to 1).
+
+    The weight expected between two groups of these degrees is that product
+    (the null model of Newman's modularity, 2006, eq. 2): a ratio near 1 says
+    the graph does not tell the pair apart, one near 0 that they are separate.
+    """
+    degree = links.sum(axis=1)
+    ratio = links / np.maximum(np.outer(degree, degree), 1e-300)
+    np.fill_diagonal(ratio, -np.inf)
+    return ratio
+
+
+def max_link_ratio(graph, labels, n_labels):
+    """The largest link ratio between two clusters of the partition ``labels``.
+
+    Two halves of one Gaussian blob have a ratio of 0.63-0.67 and separate
+    classes one of 0.00-0.25 (``benchmarks/n_clusters.py``): a partition with
+    a pair above ``SEPARATE_LINK_RATIO`` cuts a cluster in two somewhere.
+    """
+    if n_labels < 2:
+        return 0.0
+    links = _cluster_links(graph, labels, n_labels)
+    return float(_link_ratios(links / links.sum()).max())
+
+
+def _modularity_gains(links):
+    """What merging each pair of groups adds to the modularity (``links`` summing to 1)."""
+    degree = links.sum(axis=1)
+    gain = 2 * (links - np.outer(degree, degree))
+    np.fill_diagonal(gain, -np.inf)
+    return gain
+
+
+#: How ``merge_components`` may score a merge: the modularity it adds
+#: (Clauset, Newman and Moore 2004), which favours groups of equal degree, or
+#: the pair's link ratio, which does not.
+MERGE_CRITERIA = {"modularity": _modularity_gains, "link_ratio": _link_ratios}
+
+
+def merge_components(graph, components, n_components, n_clusters, criterion="modularity"):
     """Greedily merge mixture components to ``n_clusters`` clusters along ``graph``.
 
-    Each step merges the two groups whose union raises the graph's modularity
+    Each step merges the two groups that score highest under ``criterion``:
+    with ``"modularity"``, the pair whose union raises the graph's modularity
     most (or lowers it least), the agglomeration of Clauset, Newman and Moore
-    (2004), started from the components instead of single rows: pieces of one
-    class share many edges and are merged first, while two classes, however
-    near in the layout, share few.
+    (2004), started from the components instead of single rows; with
+    ``"link_ratio"``, the pair most linked for their degrees.  Either way,
+    pieces of one class share many edges and are merged first, while two
+    classes, however near in the layout, share few.  Pairs tied (pairs with no
+    edge between them) merge the smallest first.
 
     Parameters
     ----------
@@ -349,28 +413,35 @@ def merge_components(graph, components, n_components, n_clusters):
         How many components there are, including any no row falls in.
     n_clusters : int
         Groups to end with.
+    criterion : {"modularity", "link_ratio"}, default="modularity"
+        The score of a merge (:data:`MERGE_CRITERIA`).
 
     Returns
     -------
     cluster_of : ndarray of shape (n_components,)
         The cluster, in ``[0, n_clusters)``, each component is merged into.
     """
+    score = MERGE_CRITERIA[criterion]
     links = _cluster_links(graph, components, n_components)
     links /= links.sum()
+    sizes = np.bincount(components, minlength=n_components)
     group = np.arange(n_components)  # the representative each component is merged into
     alive = list(range(n_components))
     while len(alive) > n_clusters:
-        between = links[np.ix_(alive, alive)]
-        degree = between.sum(axis=1)
-        gain = 2 * (between - np.outer(degree, degree))
-        np.fill_diagonal(gain, -np.inf)
-        first, second = np.unravel_index(np.argmax(gain), gain.shape)
-        keep, absorbed = alive[first], alive[second]
+        keep, absorbed = _best_merge(score(links[np.ix_(alive, alive)]), sizes[alive], alive)
         links[keep] += links[absorbed]
         links[:, keep] += links[:, absorbed]
+        sizes[keep] += sizes[absorbed]
         group[group == absorbed] = keep
         alive.remove(absorbed)
     return np.searchsorted(np.array(alive), group)
+
+
+def _best_merge(scores, sizes, alive):
+    """The pair ``(keep, absorbed)`` of ``alive`` groups scoring highest; of ties, the smallest."""
+    tied = np.argwhere(scores >= scores.max())
+    first, second = tied[np.argmin(sizes[tied[:, 0]] + sizes[tied[:, 1]])]
+    return alive[first], alive[second]
 
 
 def layout_epochs(n_rows):
@@ -652,13 +723,9 @@ def _merge_by_link_ratio(graph, pieces, n_pieces):
         smallest[level] = sizes[alive].min()
         if len(alive) == 1:
             return modularity, link_ratio, smallest
-        ratio = between / np.maximum(np.outer(degree, degree), 1e-300)
-        np.fill_diagonal(ratio, -np.inf)
-        tied = np.argwhere(ratio >= ratio.max())
-        merged_sizes = sizes[alive][tied[:, 0]] + sizes[alive][tied[:, 1]]
-        first, second = tied[np.argmin(merged_sizes)]
-        link_ratio[level] = ratio[first, second]
-        keep, absorbed = alive[first], alive[second]
+        ratio = _link_ratios(between)
+        keep, absorbed = _best_merge(ratio, sizes[alive], alive)
+        link_ratio[level] = ratio[alive.index(keep), alive.index(absorbed)]
         links[keep] += links[absorbed]
         links[:, keep] += links[:, absorbed]
         sizes[keep] += sizes[absorbed]

@@ -217,3 +217,29 @@ def test_mixture_partition_follows_the_graph_where_the_layout_misleads():
     responsibility = _manifold.mixture_partition(embedding, graph, 3, seed=0)
     assert adjusted_rand_score(classes, responsibility.argmax(axis=1)) == 1.0
     np.testing.assert_allclose(responsibility.sum(axis=1), 1.0)
+
+
+def test_mixture_partition_keeps_a_large_cluster_whole():
+    # One Gaussian of 1,200 rows and three far, small clumps, in 10 dimensions as the
+    # layout has.  Merged by modularity, the oversplit cuts the large cluster in pieces
+    # and lumps the clumps together (modularity favours clusters of equal degree); the
+    # start takes the partition whose clusters are all separate.
+    random = np.random.default_rng(0)
+    centres = random.normal(size=(3, 10))
+    centres *= 12 / np.linalg.norm(centres, axis=1, keepdims=True)
+    sizes = [1200, 60, 40, 30]
+    clumps = [
+        random.normal(centre, 0.3, size=(n, 10))
+        for centre, n in zip(centres, sizes[1:], strict=True)
+    ]
+    embedding = np.vstack([random.normal(size=(sizes[0], 10)), *clumps])
+    classes = np.repeat(np.arange(4), sizes)
+    graph = _manifold.fuzzy_neighbor_graph(embedding, 15)
+    components = _manifold.GaussianMixture(8, random_state=0).fit_predict(embedding)
+    by_modularity = _manifold.merge_components(graph, components, 8, 4)[components]
+    assert adjusted_rand_score(classes, by_modularity) < 0.5
+    assert _manifold.max_link_ratio(graph, by_modularity, 4) > _manifold.SEPARATE_LINK_RATIO
+    by_link_ratio = _manifold.merge_components(graph, components, 8, 4, "link_ratio")[components]
+    assert adjusted_rand_score(classes, by_link_ratio) == 1.0
+    responsibility = _manifold.mixture_partition(embedding, graph, 4, seed=0)
+    assert adjusted_rand_score(classes, responsibility.argmax(axis=1)) == 1.0
