@@ -344,7 +344,17 @@ class BaseLatentClustering(
         if warm_start and getattr(self, "_optimizer_state_", None) is not None:
             # The same networks (checked above): Adam continues with its moments.
             load_optimizer_state(optimizers, self._optimizer_state_)
-        row_source = make_row_source(X, recipe.neighbors, recipe.labeled, device, recipe.anchors)
+        if not warm_start:
+            # The balance term's target; a warm start keeps that of the fit it continues.
+            self._cluster_shares_ = recipe.cluster_shares(fitted.n_clusters)
+        row_source = make_row_source(
+            X,
+            recipe.neighbors,
+            recipe.labeled,
+            device,
+            recipe.anchors,
+            getattr(self, "_cluster_shares_", None),
+        )
         train(self, X, row_source, train_rows, validation_rows, optimizers, random)
 
     def _fit_assignment(self, X):

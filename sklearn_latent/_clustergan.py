@@ -44,8 +44,9 @@ class ClusterGANClustering(BaseGANClustering):
       training rows should fall in the same cluster (``-log sum_k p_k q_k``,
       the neighbour term of SCAN, Van Gansbeke et al. 2020) -- the graph
       smoothness of manifold regularisation;
-    - ``balance_weight``: the mean posterior over a batch should be the
-      uniform prior of ``z_c`` (``log K - H(mean p)``).
+    - ``balance_weight``: the mean posterior over a batch should hold the
+      clusters in the shares the manifold start gives them (the uniform
+      prior of ``z_c`` without that start).
 
     The paper's recipe is ``ClusterGANClustering(sigma=0.1, loss="wgan-gp",
     n_critic=5, learning_rate=1e-4, batch_size=64, cluster_init=None,

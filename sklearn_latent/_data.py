@@ -52,6 +52,10 @@ class TrainingBatch(NamedTuple):
         The positions of ``rows`` in the training data, on the training
         device: the key to any per-row state a model keeps across steps
         (e.g. a target distribution refreshed each epoch).
+    cluster_shares : tensor of shape (n_clusters,) or None
+        The share of the rows each cluster holds in the manifold start, the
+        same tensor in every batch: the balance term's target.  None
+        without that initialisation (the target is then uniform).
     """
 
     rows: torch.Tensor
@@ -60,6 +64,7 @@ class TrainingBatch(NamedTuple):
     labels: torch.Tensor | None = None
     anchors: torch.Tensor | None = None
     indices: torch.Tensor | None = None
+    cluster_shares: torch.Tensor | None = None
 
 
 # Where a NumPy array starts depends on what the process allocated and freed
@@ -116,25 +121,40 @@ def take_rows(X, rows):
     return chunk.toarray() if sp.issparse(chunk) else chunk
 
 
-def make_row_source(X, neighbors, labeled, device, anchors=None):
+def make_row_source(X, neighbors, labeled, device, anchors=None, cluster_shares=None):
     """The :class:`DeviceRows` or :class:`HostRows` serving batches of ``X``.
 
     ``neighbors`` (indices into ``X``, one row per row of ``X`` that is
     trained on, or None) comes from :func:`nearest_neighbors`; ``labeled``
     is None or a pair of arrays: the indices of labelled rows and their labels;
-    ``anchors`` is None or one cluster per row of ``X`` (-1 for none).
+    ``anchors`` is None or one cluster per row of ``X`` (-1 for none);
+    ``cluster_shares`` is None or the balance term's target, one share per
+    cluster, copied to ``device`` once.
     """
     source = HostRows if sp.issparse(X) else DeviceRows
-    return source(X, neighbors, labeled, anchors, device)
+    row_source = source(X, neighbors, labeled, anchors, device)
+    row_source.cluster_shares = (
+        None
+        if cluster_shares is None
+        else torch.as_tensor(cluster_shares, dtype=torch.float32, device=device)
+    )
+    return row_source
 
 
 class _RowSource:
     """Cuts an epoch's batches; subclasses say where rows live and how they are drawn."""
 
+    #: The balance term's target on the device, or None (set by :func:`make_row_source`).
+    cluster_shares = None
+
     def batches(self, order, n_batches, random):
         """Yield ``n_batches`` :class:`TrainingBatch` es over the row indices ``order``."""
         for indices in self._split(order, n_batches):
-            batch = TrainingBatch(self._gather(indices), indices=self._indices(indices))
+            batch = TrainingBatch(
+                self._gather(indices),
+                indices=self._indices(indices),
+                cluster_shares=self.cluster_shares,
+            )
             if self.neighbors is not None:
                 pick = self._randint(self.neighbors.shape[1], indices.shape[0], random)
                 batch = batch._replace(neighbors=self._gather(self.neighbors[indices, pick]))

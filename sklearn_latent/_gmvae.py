@@ -50,8 +50,8 @@ class GMVAEClustering(BaseVAEClustering):
     **Training recipe.**  As for :class:`ClusterGANClustering`: a manifold
     initialisation anchors the clusters (``cluster_init``, ``init_weight``),
     and two terms on the cluster posterior of real rows keep neighbours
-    together (``consistency_weight``) and clusters used evenly
-    (``balance_weight``, towards the uniform prior of ``z``).  The paper's
+    together (``consistency_weight``) and clusters used in the shares the
+    start gives them (``balance_weight``).  The paper's
     objective is ``GMVAEClustering(cluster_init=None, consistency_weight=0,
     balance_weight=0, batch_size=50, learning_rate=1e-4, max_iter=100)``.
 

@@ -58,8 +58,8 @@ class InfoGANClustering(BaseGANClustering):
     **Training recipe.**  As for :class:`ClusterGANClustering`: a manifold
     initialisation anchors the clusters (``cluster_init``, ``init_weight``),
     and two terms on Q's categorical posterior for *real* rows keep
-    neighbours together (``consistency_weight``) and clusters used evenly
-    (``balance_weight``, towards the uniform prior of ``c``).  The paper's
+    neighbours together (``consistency_weight``) and clusters used in the
+    shares the start gives them (``balance_weight``).  The paper's
     objective is ``InfoGANClustering(cluster_init=None, consistency_weight=0,
     balance_weight=0, learning_rate=2e-4, generator_learning_rate=1e-3,
     batch_size=128)`` with ``max_iter`` for about 5,000 updates.

@@ -18,20 +18,25 @@ def neighbor_disagreement(proba, neighbor_proba):
     return -torch.log(agreement.clamp_min(1e-8)).mean()
 
 
-def marginal_entropy_gap(proba):
-    """``log K - H(mean_i p_i)``: how far the batch's cluster usage is from uniform.
+def marginal_divergence(proba, shares=None):
+    """``KL(mean_i p_i || shares)``: how far the batch's cluster usage is from ``shares``.
 
-    Zero when the mean posterior over the batch is uniform over the ``K``
-    clusters, the prior every model here puts on its cluster variable; it
-    keeps a posterior term such as :func:`neighbor_disagreement` from putting
-    all rows in one cluster.
+    Zero when the mean posterior over the batch is ``shares``; it keeps a
+    posterior term such as :func:`neighbor_disagreement` from putting all rows
+    in one cluster.  With ``shares=None`` the target is uniform over the ``K``
+    clusters, the prior every model here puts on its cluster variable, and the
+    divergence is ``log K - H(mean_i p_i)``.
     """
     marginal = proba.mean(dim=0)
-    entropy = -(marginal * torch.log(marginal.clamp_min(1e-8))).sum()
-    return math.log(proba.shape[1]) - entropy
+    log_marginal = torch.log(marginal.clamp_min(1e-8))
+    if shares is None:
+        return math.log(proba.shape[1]) + (marginal * log_marginal).sum()
+    return (marginal * (log_marginal - torch.log(shares))).sum()
 
 
-def posterior_regularizer(proba, neighbor_proba, consistency_weight, balance_weight):
+def posterior_regularizer(
+    proba, neighbor_proba, consistency_weight, balance_weight, cluster_shares=None
+):
     """The recipe's two terms on a cluster posterior, weighted and summed.
 
     Parameters
@@ -42,7 +47,9 @@ def posterior_regularizer(proba, neighbor_proba, consistency_weight, balance_wei
         Returns the posterior of the rows' neighbours; called only when
         ``consistency_weight > 0``.
     consistency_weight, balance_weight : float
-        Weights of :func:`neighbor_disagreement` and :func:`marginal_entropy_gap`.
+        Weights of :func:`neighbor_disagreement` and :func:`marginal_divergence`.
+    cluster_shares : tensor of shape (n_clusters,), default=None
+        The cluster usage the balance term aims at; None: uniform.
 
     Returns
     -------
@@ -57,7 +64,7 @@ def posterior_regularizer(proba, neighbor_proba, consistency_weight, balance_wei
         loss = loss + consistency_weight * disagreement
         record["neighbor_disagreement"] = disagreement.detach()
     if balance_weight > 0:
-        imbalance = marginal_entropy_gap(proba)
+        imbalance = marginal_divergence(proba, cluster_shares)
         loss = loss + balance_weight * imbalance
         record["imbalance"] = imbalance.detach()
     return loss, record

@@ -143,8 +143,9 @@ SHARED_ENTRIES = {
     refine (see ``cluster_init``) and the neighbour term would undo.""",
     "balance_weight": """balance_weight : float, default=20.0
     Weight of the term that keeps the mean cluster posterior of a batch of
-    real rows at the uniform cluster prior (``log K - H(mean p)``); 0 turns
-    it off.""",
+    real rows at the share of the rows each cluster holds in the manifold
+    start (``KL(mean p || shares)``), or at the uniform cluster prior
+    (``log K - H(mean p)``) without that start; 0 turns it off.""",
     "cluster_init": """cluster_init : {"manifold"} or None, default="manifold"
     How clusters start.  "manifold": before training, up to 10,000
     training rows are laid out in 10 dimensions by UMAP's objective on

@@ -243,3 +243,31 @@ def test_mixture_partition_keeps_a_large_cluster_whole():
     assert adjusted_rand_score(classes, by_link_ratio) == 1.0
     responsibility = _manifold.mixture_partition(embedding, graph, 4, seed=0)
     assert adjusted_rand_score(classes, responsibility.argmax(axis=1)) == 1.0
+
+
+def test_the_balance_term_aims_at_the_given_shares():
+    from sklearn_latent._losses import marginal_divergence
+
+    proba = torch.tensor([[0.9, 0.1], [0.7, 0.3]])
+    uniform = marginal_divergence(proba)
+    usage = torch.tensor([0.8, 0.2])
+    expected = (usage * torch.log(usage / 0.5)).sum()
+    torch.testing.assert_close(uniform, expected)
+    torch.testing.assert_close(marginal_divergence(proba, usage), torch.tensor(0.0))
+    assert marginal_divergence(proba, torch.tensor([0.2, 0.8])) > uniform
+
+
+@pytest.fixture(scope="module")
+def unequal_blobs():
+    # One class of 80 % of the rows beside two small ones, far apart, in enough
+    # dimensions that two halves of the large one share many edges of the graph.
+    return make_blobs([320, 40, 40], n_features=10, cluster_std=0.5, random_state=3)
+
+
+def test_training_keeps_the_start_s_unequal_clusters(estimator_class, unequal_blobs):
+    X, y = unequal_blobs
+    # Long enough for a uniform target to split the large class (the GANs' labels
+    # fell to ARI 0.38-0.89 with one): the start's shares are the target instead.
+    model = fast(estimator_class, n_clusters=3, max_iter=60, random_state=0).fit(X)
+    np.testing.assert_allclose(np.sort(model._cluster_shares_), np.array([41, 41, 321]) / 403)
+    assert adjusted_rand_score(y, model.labels_) == 1.0
