@@ -112,7 +112,8 @@ MIN_CLUSTER_SHARE = 0.005
 #: halves of one Gaussian blob 0.63-0.67; the split that makes the true number
 #: of clusters 0.00 on separate blobs, 0.18-0.25 on digits, digits-unequal, BBC
 #: and letter-imbalanced, but 0.37 and 0.50 for MNIST-5k's ninth and tenth
-#: (two pairs of digits that share most of their neighbours).
+#: (two pairs of digits that share most of their neighbours).  The start's
+#: choice of partition (``mixture_partition``) uses the same bar.
 SEPARATE_LINK_RATIO = 1 / 3
 
 
