@@ -148,7 +148,7 @@ def continuous_code_nll(mean, log_std, continuous, entangled=(), nodes=None):
     target = continuous
     if entangled:  # plain InfoGAN's step pays for no indexing
         kept = [i for i in range(n_continuous) if f"c{i}_hat" not in entangled]
-        mean, log_std, target = mean[:, kept], log_std[:, kept], continuous[:, kept]
+        mean, log_std, target = (_columns(t, kept) for t in (mean, log_std, continuous))
     if mean.shape[1]:
         log_std = log_std.clamp(-5, 5)
         z = (target - mean) / log_std.exp()
@@ -158,6 +158,14 @@ def continuous_code_nll(mean, log_std, continuous, entangled=(), nodes=None):
         read_back = {code.removesuffix("_hat"): extracted for code in entangled}
         nll = nll + linear_gaussian_network_nll(nodes, read_back)
     return nll
+
+
+def _columns(tensor, columns):
+    """``tensor[:, columns]`` without indexing by a list, which copies the index
+    from the host: on a GPU, a synchronisation in every train step."""
+    if not columns:
+        return tensor[:, :0]
+    return torch.stack([tensor[:, column] for column in columns], dim=1)
 
 
 def linear_gaussian_network_nll(nodes, parents, min_residual_variance=1e-2):

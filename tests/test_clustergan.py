@@ -67,7 +67,8 @@ def test_transform_is_cluster_softmax_then_noise_estimate(blobs):
     z_c, z_n = torch.eye(3)[[0, 2]], torch.full((2, model.latent_dim), 0.05)
     with torch.inference_mode():
         model.generator_.eval()
-        expected = model.generator_(torch.cat([z_n, z_c], dim=1)).numpy()
+        codes = torch.cat([z_n, z_c], dim=1).to(model.device_)
+        expected = model.generator_(codes).cpu().numpy()
     np.testing.assert_allclose(
         model.inverse_transform(torch.cat([z_c, z_n], dim=1).numpy()), expected, rtol=1e-5
     )

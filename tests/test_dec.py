@@ -54,7 +54,7 @@ def test_dec_drops_its_decoder_and_idec_keeps_and_trains_it(blobs):
     assert np.isfinite(errors).all() and errors[-1] < errors[0]
     # IDEC's score counts its reconstruction error: below minus DEC's term alone.
     q = torch.as_tensor(idec.predict_proba(X))
-    p = target_distribution(q, idec.assignment_.frequencies)
+    p = target_distribution(q, idec.assignment_.frequencies.cpu())
     kl = (p * (p.log() - q.log())).sum(dim=1).numpy()
     assert np.all(idec.score_samples(X) < -kl)
 
@@ -77,7 +77,7 @@ def test_the_papers_objective_alone_clusters_separated_blobs():
     # The embedding is rescaled after pretraining so that the kernel can be sure.
     assert model.predict_proba(X.astype(np.float32)).max(axis=1).mean() > 0.8
     np.testing.assert_allclose(
-        model.cluster_centers_, model.assignment_.centres.detach().numpy(), rtol=1e-6
+        model.cluster_centers_, model.assignment_.centres.detach().cpu().numpy(), rtol=1e-6
     )
 
 

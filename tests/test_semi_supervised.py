@@ -64,12 +64,12 @@ def test_bad_labels_are_refused_with_the_fix(estimator_class, blobs, y, message)
 
 def _tangent_measures(model, X):
     """Both Localized GAN quantities of a fitted GAN, at fixed latent draws."""
-    random = TrainingRandomness(0, torch.device("cpu"))
+    random = TrainingRandomness(0, model.device_)
     with torch.no_grad():
         model.generator_.eval()
-        clusters = random.randint(model.n_clusters, (512,), torch.device("cpu"))
+        clusters = random.randint(model.n_clusters, (512,), model.device_)
         latent, _ = model._draw_latent(clusters, random)
-        scale = model._latent_scale(torch.device("cpu"))
+        scale = model._latent_scale(model.device_)
         smoothness = posterior_tangent_smoothness(
             model._cluster_proba, model.generator_, latent, scale, random
         )

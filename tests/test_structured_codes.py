@@ -137,10 +137,10 @@ def test_network_nll_reads_a_categorical_parent():
 
 def _graph_nll(model, code_graph, n_rows=1024):
     """The code graph's likelihood term of a fitted model, on fresh generated rows."""
-    random = TrainingRandomness(1, torch.device("cpu"))
+    random = TrainingRandomness(1, model.device_)
     with torch.no_grad():
         model.generator_.eval()
-        categories = random.randint(model.n_clusters, (n_rows,), torch.device("cpu"))
+        categories = random.randint(model.n_clusters, (n_rows,), model.device_)
         codes, continuous = model._draw_latent(categories, random)
         outputs = model.discriminator_(model.generator_(codes))
         nodes = model._code_nodes(categories, continuous, outputs)

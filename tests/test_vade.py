@@ -13,9 +13,9 @@ def test_cluster_posterior_is_the_mixture_posterior_at_the_latent_mean(blobs):
     model = fast(VaDEClustering, n_clusters=3, random_state=0).fit(X)
     z = torch.as_tensor(model.transform(X[:20]), dtype=torch.float64)
     prior = model.prior_
-    means = prior.means.detach().double()
-    variances = prior.clamped_logvars().detach().double().exp()
-    log_weights = torch.log_softmax(prior.logits.detach().double(), dim=0)
+    means = prior.means.detach().cpu().double()
+    variances = prior.clamped_logvars().detach().cpu().double().exp()
+    log_weights = torch.log_softmax(prior.logits.detach().cpu().double(), dim=0)
     log_density = -0.5 * (
         ((z[:, None, :] - means) ** 2 / variances) + torch.log(2 * np.pi * variances)
     ).sum(dim=-1)
