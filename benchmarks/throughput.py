@@ -23,68 +23,88 @@ Usage::
     python benchmarks/throughput.py                 # batch sizes, then threads
     python benchmarks/throughput.py --section threads --busy 1
     python benchmarks/throughput.py --section batch --image-shape 1 28 28
+    python benchmarks/throughput.py --section batch --device cuda
 """
 
 import argparse
 import multiprocessing
 import os
 import time
+import warnings
 
 import numpy as np
 import torch
 from scale import ESTIMATORS
+from sklearn.exceptions import ConvergenceWarning
 from torch.utils.flop_counter import FlopCounterMode
 
 from sklearn_latent._data import make_row_source, nearest_neighbors
 from sklearn_latent._runtime import TrainingRandomness
 
 BATCH_SIZES = (64, 128, 256, 512, 1024, 2048)
+CPU = torch.device("cpu")
 N_ROWS, N_FEATURES, N_CLUSTERS = 8192, 784, 10
 
 
-def matmul_flops_per_second(size=1024, repeats=20):
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_flops_per_second(device, size=1024, repeats=20):
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     torch.mm(a, b)  # warm-up
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(repeats):
         torch.mm(a, b)
+    synchronize(device)
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def prepared(estimator, X, batch_size, image_shape=None):
+def prepared(estimator, X, batch_size, image_shape=None, device=CPU):
     """A model with its networks built, its optimisers and a batch iterator, as fit makes them."""
     model = estimator(
+        device=str(device),
         n_clusters=N_CLUSTERS,
         batch_size=batch_size,
         max_iter=1,
         image_shape=image_shape,
         random_state=0,
     )
-    model.fit(X[:512])  # builds the networks and the fitted record
-    random = TrainingRandomness(0, torch.device("cpu"))
+    with warnings.catch_warnings():
+        # Uniform random rows hold no clusters: the fit only builds the networks.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:512])  # builds the networks and the fitted record
+    random = TrainingRandomness(0, device)
     rows = np.arange(X.shape[0])
     neighbors = nearest_neighbors(X, rows, model.n_neighbors, seed=0)
     anchors = random.numpy.integers(-1, N_CLUSTERS, X.shape[0])
-    source = make_row_source(X, neighbors, None, torch.device("cpu"), anchors)
+    source = make_row_source(X, neighbors, None, device, anchors)
     n_batches = X.shape[0] // batch_size
     batches = list(source.batches(random.numpy.permutation(rows), n_batches, random))
     model._begin_epoch(X, rows, random)  # the per-epoch state a step reads (DEC's target)
     return model, model._make_optimizers(), batches, random
 
 
-def time_steps(estimator, X, batch_size, image_shape=None, min_seconds=3.0):
+def time_steps(estimator, X, batch_size, image_shape=None, device=CPU, min_seconds=3.0):
     """Rows per second and FLOP per row of ``estimator``'s train step at ``batch_size``."""
-    model, optimizers, batches, random = prepared(estimator, X, batch_size, image_shape)
+    model, optimizers, batches, random = prepared(estimator, X, batch_size, image_shape, device)
     for module in model._modules():
         module.train()
     model._train_step(batches[0], optimizers, random)  # warm-up
     with FlopCounterMode(display=False) as counter:
         model._train_step(batches[1 % len(batches)], optimizers, random)
     flops_per_row = counter.get_total_flops() / batch_size
+    synchronize(device)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < min_seconds:
-        model._train_step(batches[steps % len(batches)], optimizers, random)
-        steps += 1
+        # On a GPU the steps queue up: the clock reads the launches, and
+        # one synchronisation per ten steps keeps them within ten of the GPU.
+        for _ in range(10 if device.type == "cuda" else 1):
+            model._train_step(batches[steps % len(batches)], optimizers, random)
+            steps += 1
+        synchronize(device)
     rows_per_second = steps * batch_size / (time.perf_counter() - start)
     return rows_per_second, flops_per_row
 
@@ -94,12 +114,15 @@ def spin(stop):
         sum(range(10_000))
 
 
-def batch_sizes_section(X, estimators, image_shape=None):
+def batch_sizes_section(X, estimators, image_shape=None, device=CPU, min_seconds=3.0):
     threads = torch.get_num_threads()
     nets = "MLPs" if image_shape is None else f"convolutional nets, images {image_shape}"
-    print(f"\n### Train-step throughput, {nets}, {threads} torch thread(s)\n")
-    mm = matmul_flops_per_second()
-    print(f"torch.mm 1024x1024: {mm / 1e9:.1f} GFLOP/s\n")
+    where = f"{threads} torch thread(s)" if device.type == "cpu" else str(device)
+    print(f"\n### Train-step throughput, {nets}, {where}\n")
+    # A GPU needs a larger product than 1024 x 1024 to reach its rate.
+    size = 1024 if device.type == "cpu" else 8192
+    mm = matmul_flops_per_second(device, size)
+    print(f"torch.mm {size}x{size} float32: {mm / 1e9:.1f} GFLOP/s\n")
     print("| estimator | batch | rows/s | GFLOP/s | of torch.mm |")
     print("|---|---|---|---|---|")
     summary = []
@@ -107,7 +130,9 @@ def batch_sizes_section(X, estimators, image_shape=None):
         default = estimator().batch_size
         rates = {}
         for batch_size in BATCH_SIZES:
-            rows_per_second, flops_per_row = time_steps(estimator, X, batch_size, image_shape)
+            rows_per_second, flops_per_row = time_steps(
+                estimator, X, batch_size, image_shape, device, min_seconds
+            )
             rates[batch_size] = (rows_per_second, rows_per_second * flops_per_row)
             print(
                 f"| {estimator.__name__} | {batch_size} | {rows_per_second:,.0f} | "
@@ -163,7 +188,14 @@ def main():
         metavar=("C", "H", "W"),
         help="read the rows as images of this shape: the convolutional nets (batch section)",
     )
+    parser.add_argument(
+        "--device", default="cpu", help="the models' device (batch section), e.g. cuda"
+    )
+    parser.add_argument(
+        "--min-seconds", type=float, default=3.0, help="time each batch size at least this long"
+    )
     args = parser.parse_args()
+    device = torch.device(args.device)
     image_shape = None if args.image_shape is None else tuple(args.image_shape)
     estimators = [
         estimator
@@ -175,7 +207,7 @@ def main():
     X = np.random.default_rng(0).random((N_ROWS, N_FEATURES), dtype=np.float32)
     print(f"torch {torch.__version__}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
     if args.section in ("batch", "all"):
-        batch_sizes_section(X, estimators, image_shape)
+        batch_sizes_section(X, estimators, image_shape, device, args.min_seconds)
     if args.section in ("threads", "all"):
         for busy in args.busy:
             threads_section(X, estimators, busy)
