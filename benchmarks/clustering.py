@@ -464,7 +464,8 @@ def main():
                 cells.append(
                     ""
                     if np.isnan(values).all()
-                    else f"{values.mean():{fmt}} +- {values.std():{fmt}}"
+                    # nan-aware: a start with no wrong rows has no share fixed.
+                    else f"{np.nanmean(values):{fmt}} +- {np.nanstd(values):{fmt}}"
                 )
             gap = np.mean([run["ACC"] for run in results[model_name]]) - best_peer
             cells.append("" if model_name in PEERS or np.isnan(gap) else f"{gap:+.3f}")
