@@ -34,7 +34,9 @@ def timed_fit(model, X, y):
     model.fit(X)
     seconds = time.perf_counter() - start
     train_seconds = sum(record["seconds"] for record in model.history_)
-    n_train = X.shape[0] - round(model.validation_fraction * X.shape[0])
+    n_train = X.shape[0]
+    if model.n_iter_no_change is not None:  # early stopping holds rows out
+        n_train -= round(model.validation_fraction * X.shape[0])
     return {
         "ACC": cluster_accuracy(y, model.labels_),
         "fit": seconds,
