@@ -75,10 +75,12 @@ class RecipeSetup(NamedTuple):
 
         The balance term's target (:func:`recipe_loss`).  A uniform target
         splits a large class to fill small clusters: on seven separate blobs
-        of 15 to 7,800 rows, a start of ACC 1.000 trained to 0.65-0.69 by the
-        GANs, and to its start's 0.85 without the term (``benchmarks/NOTES.md``,
-        session 20).  Each count gets one more row (Laplace's rule), so that
-        no cluster has a share of 0.
+        of 15 to 7,800 rows, a start of ACC 1.000 trained to 0.69 and 0.65 by
+        ClusterGAN and InfoGAN, which keep 0.998 with these shares.  The cost:
+        a start that merged classes of equal size keeps its oversized
+        clusters (UCI Letter, ClusterGAN 0.35 where the uniform target gave
+        0.38; ``benchmarks/NOTES.md``, sessions 20 and 21).  Each count gets
+        one more row (Laplace's rule), so that no cluster has a share of 0.
         """
         if self.anchors is None:
             return None
