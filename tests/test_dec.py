@@ -65,6 +65,7 @@ def test_the_papers_objective_alone_clusters_separated_blobs():
     model = fast(
         DECClustering,
         n_clusters=4,
+        alpha=1.0,
         cluster_init=None,
         consistency_weight=0.0,
         balance_weight=0.0,
