@@ -33,6 +33,7 @@ from sklearn.mixture import GaussianMixture
 
 from sklearn_latent import (
     ClusterGANClustering,
+    DECClustering,
     GMVAEClustering,
     InfoGANClustering,
     VaDEClustering,
@@ -51,7 +52,7 @@ from sklearn_latent._manifold import (
 from sklearn_latent._runtime import seed_from_random_state
 from sklearn_latent.metrics import cluster_accuracy
 
-MODELS = [ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering]
+MODELS = [ClusterGANClustering, GMVAEClustering, InfoGANClustering, VaDEClustering, DECClustering]
 REAL = [
     "digits",
     "digits-unequal",
