@@ -245,6 +245,27 @@ def test_mixture_partition_keeps_a_large_cluster_whole():
     assert adjusted_rand_score(classes, responsibility.argmax(axis=1)) == 1.0
 
 
+def test_the_start_takes_a_partition_along_which_the_graph_falls_apart():
+    # A large part made of two halves linked as two separate digits are, and two
+    # small parts linked to nothing.  Cutting the large part and lumping the small
+    # ones together gives clusters of more equal degree, so a higher modularity,
+    # and its clusters pass the bar of separate ones; but the graph falls apart
+    # along the other partition, which the start takes.
+    random = np.random.default_rng(0)
+    parts = np.repeat([0, 1, 2, 3], [150, 150, 20, 10])
+    same = parts[:, None] == parts[None, :]
+    halves = (parts[:, None] < 2) & (parts[None, :] < 2)
+    weights = np.where(same, 1.0, np.where(halves, 0.06, 0.0)) * (random.random(same.shape) < 0.5)
+    weights = np.triu(weights, 1)
+    graph = sp.csr_matrix(weights + weights.T)
+    whole = np.select([parts < 2, parts == 2], [0, 1], 2)
+    cut = np.select([parts == 0, parts == 1], [0, 1], 2)
+    assert _manifold.max_link_ratio(graph, whole, 3) <= _manifold.DISCONNECTED_LINK_RATIO
+    assert 0.1 < _manifold.max_link_ratio(graph, cut, 3) <= _manifold.SEPARATE_LINK_RATIO
+    assert _manifold.modularity(graph, cut, 3) > _manifold.modularity(graph, whole, 3)
+    assert _manifold.best_partition(graph, [cut, whole], 3) == 1
+
+
 def test_the_balance_term_aims_at_the_given_shares():
     from sklearn_latent._losses import marginal_divergence
 
