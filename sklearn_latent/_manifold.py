@@ -119,14 +119,15 @@ SEPARATE_LINK_RATIO = 1 / 3
 #: The graph falls apart along a partition whose every pair of clusters is linked
 #: at most this much (under 1 % of the edges their degrees would give them) ...
 DISCONNECTED_LINK_RATIO = 0.01
-#: ... and whose clusters this share of the graph's edge weight joins, at most:
-#: the start takes such a partition over any that cuts a part
-#: (:func:`best_partition`).  Measured (``benchmarks/NOTES.md``, session 22): the
-#: right partition of seven separate blobs of 15 to 7,800 rows reads 0.003 and
-#: under 0.0001, on every seed; the least linked candidates of the real dev sets
-#: read 0.04 (Letter) to 0.45 (MNIST-5k), and a poor one of Letter's at 14
-#: clusters 0.010 and 0.0023 (a few large merged clusters and small clumps).
-DISCONNECTED_EDGE_SHARE = 0.001
+#: ... and whose clusters this share of the graph's edge weight joins, at most
+#: (one edge in 10,000): the start takes such a partition over any that cuts a
+#: part (:func:`best_partition`).  Measured (``benchmarks/NOTES.md``, session 22):
+#: the right partition of seven separate blobs of 15 to 7,800 rows reads 0.003 and
+#: 0.000004 on every seed.  Poor partitions into a few large merged clusters and
+#: small clumps come near: UCI Letter's least linked candidates read 0.042 and
+#: 0.011 at 26 clusters, 0.010 and 0.0023 at 14, and 0.009 and 0.00083 when all
+#: 20,000 rows are laid out (which ``MAX_ROWS`` does not do by default).
+DISCONNECTED_EDGE_SHARE = 0.0001
 
 
 class Layout(NamedTuple):
@@ -349,9 +350,9 @@ def best_partition(graph, partitions, n_clusters):
 
     In order: a partition along which the graph falls apart (every pair's
     link ratio at most ``DISCONNECTED_LINK_RATIO``, and at most
-    ``DISCONNECTED_EDGE_SHARE`` of the edge weight between clusters); then one whose clusters
-    are all separate (at most ``SEPARATE_LINK_RATIO``), where any is; then
-    the highest modularity.  Modularity alone would cut a large part of a
+    ``DISCONNECTED_EDGE_SHARE`` of the edge weight between clusters); then
+    one whose clusters are all separate (at most ``SEPARATE_LINK_RATIO``),
+    where any is; then the highest modularity.  Modularity alone would cut a large part of a
     graph that falls apart to make its clusters' degrees more equal: on seven
     separate blobs of 15 to 7,800 rows it chose, on two seeds of three, a
     partition that cut the large blob along a link ratio of 0.27-0.29 (ACC
