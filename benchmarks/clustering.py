@@ -35,7 +35,7 @@ features, as UMAP's documentation advises; the cosine metric on documents)
 followed by a full-covariance Gaussian mixture with 10 restarts (``pip install
 umap-learn``). ``initial`` is the models' own starting point alone: the
 manifold layout and mixture of ``sklearn_latent/_manifold.py`` at the seed
-the models use, scored on the rows it lays out (at most 10,000);
+the models use, scored on the rows it lays out (at most 20,000);
 ``initial-graph`` (on request) is the same before the refinement documents
 get, the layout's mixture alone. For each
 deep model, ``fixed`` is the share of the rows the initial clustering got
@@ -232,7 +232,7 @@ class InitialClustering(ClusterMixin, BaseEstimator):
 
     The same call ``fit`` makes, at the seed a model with this ``random_state``
     uses, on every row (the models hold out none by default).  Rows beyond
-    the layout's 10,000 get the label -1 and are left out of its scores.
+    the layout's 20,000 get the label -1 and are left out of its scores.
     """
 
     def __init__(self, n_clusters=10, random_state=None, refine=True):

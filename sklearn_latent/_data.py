@@ -407,9 +407,9 @@ def _latent_semantic_rows(points, seed):
     distances still order rows by angle, is dense and narrow, as latent
     semantic analysis has compared documents since Deerwester et al. (1990).
     Only the approximate search above :data:`EXACT_NEIGHBORS_MAX_ROWS` rows
-    uses it: the layout's exact graph of at most 10,000 rows keeps the sparse
-    rows, whose projection split the BBC articles' topics on one layout seed
-    of three (``benchmarks/NOTES.md``, session 8).
+    uses it: the layout's exact graph of at most 10,000 sparse rows keeps the
+    rows themselves, whose projection split the BBC articles' topics on one
+    layout seed of three (``benchmarks/NOTES.md``, session 8).
     """
     projected = _project(points, np.arange(points.shape[0]), seed)
     return normalize(projected, copy=False).astype(np.float32)

@@ -47,8 +47,14 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 #: At most this many training rows are laid out; the rest are left to the model's
-#: networks, so the initialisation costs the same on any larger input.
-MAX_ROWS = 10_000
+#: networks, so the initialisation costs the same on any larger input.  At 10,000
+#: (sessions 7-21) UCI Letter's 20,000 rows started at 0.373 and the models ended
+#: at 0.353-0.362, under UMAP+GMM's 0.381 on all of them; laid out whole, 0.387
+#: and 0.373-0.386, for 7-10 s more a fit (``benchmarks/NOTES.md``, session 22).
+MAX_ROWS = 20_000
+#: ... and of sparse rows (documents), whose exact neighbour graph grows with the
+#: square of the rows: 25 s on a 10,000-row sample of 100,000 x 50,000 TF-IDF rows.
+MAX_SPARSE_ROWS = 10_000
 #: UMAP's default neighbourhood size.
 N_NEIGHBORS = 15
 #: Dimension of the layout the mixture is fitted in (as N2D and our UMAP peer use).
@@ -126,7 +132,7 @@ DISCONNECTED_LINK_RATIO = 0.01
 #: 0.000004 on every seed.  Poor partitions into a few large merged clusters and
 #: small clumps come near: UCI Letter's least linked candidates read 0.042 and
 #: 0.011 at 26 clusters, 0.010 and 0.0023 at 14, and 0.009 and 0.00083 when all
-#: 20,000 rows are laid out (which ``MAX_ROWS`` does not do by default).
+#: 20,000 rows are laid out.
 DISCONNECTED_EDGE_SHARE = 0.0001
 
 
@@ -241,13 +247,15 @@ def initial_clustering(X, rows, n_clusters, seed, layout=None):
     """The mixture responsibilities of the rows :func:`manifold_clusters` lays out.
 
     Takes the arguments of :func:`manifold_clusters`.  Returns the laid-out
-    rows (a sample of ``rows`` of at most :data:`MAX_ROWS`; none when there
-    are too few rows for a graph with any structure) and their
-    responsibilities, of shape ``(n_laid_out, n_clusters)``.
+    rows (a sample of ``rows`` of at most :data:`MAX_ROWS`, or
+    :data:`MAX_SPARSE_ROWS` of a sparse ``X``; none when there are too few
+    rows for a graph with any structure) and their responsibilities, of shape
+    ``(n_laid_out, n_clusters)``.
     """
     random = np.random.default_rng(seed)
-    if rows.shape[0] > MAX_ROWS:
-        rows = np.sort(random.choice(rows, MAX_ROWS, replace=False))
+    max_rows = MAX_SPARSE_ROWS if sp.issparse(X) else MAX_ROWS
+    if rows.shape[0] > max_rows:
+        rows = np.sort(random.choice(rows, max_rows, replace=False))
     if rows.shape[0] <= n_clusters + 1:
         return rows[:0], np.empty((0, n_clusters))
     if layout is not None and np.array_equal(layout.rows, rows) and layout.seed == seed:

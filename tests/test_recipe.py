@@ -43,6 +43,10 @@ def test_manifold_clusters_are_seeded_and_sample_large_inputs(five_blobs, monkey
     monkeypatch.setattr(_manifold, "MAX_ROWS", 100)
     rows, _ = _manifold.manifold_clusters(X, np.arange(len(X)), 5, seed=0)
     assert rows.size <= 100 and np.all(np.diff(rows) > 0)
+    # Sparse rows have their own, smaller cap: their exact graph grows with its square.
+    monkeypatch.setattr(_manifold, "MAX_SPARSE_ROWS", 80)
+    rows, _ = _manifold.manifold_clusters(sp.csr_matrix(X), np.arange(len(X)), 5, seed=0)
+    assert rows.size <= 80
 
 
 @pytest.mark.parametrize("make_input", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
