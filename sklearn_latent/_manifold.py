@@ -50,7 +50,7 @@ from sklearn.preprocessing import normalize
 #: networks, so the initialisation costs the same on any larger input.  At 10,000
 #: (sessions 7-21) UCI Letter's 20,000 rows started at 0.373 and the models ended
 #: at 0.353-0.362, under UMAP+GMM's 0.381 on all of them; laid out whole, 0.387
-#: and 0.373-0.386, for 7-10 s more a fit (``benchmarks/NOTES.md``, session 22).
+#: and 0.373-0.386, for 1-10 s more a fit (``benchmarks/NOTES.md``, session 22).
 MAX_ROWS = 20_000
 #: ... and of sparse rows (documents), whose exact neighbour graph grows with the
 #: square of the rows: 25 s on a 10,000-row sample of 100,000 x 50,000 TF-IDF rows.
@@ -360,12 +360,12 @@ def best_partition(graph, partitions, n_clusters):
     link ratio at most ``DISCONNECTED_LINK_RATIO``, and at most
     ``DISCONNECTED_EDGE_SHARE`` of the edge weight between clusters); then
     one whose clusters are all separate (at most ``SEPARATE_LINK_RATIO``),
-    where any is; then the highest modularity.  Modularity alone would cut a large part of a
-    graph that falls apart to make its clusters' degrees more equal: on seven
-    separate blobs of 15 to 7,800 rows it chose, on two seeds of three, a
-    partition that cut the large blob along a link ratio of 0.27-0.29 (ACC
-    0.70 and 0.80) over one whose clusters share no more than 0.003 (ACC
-    1.00).  The share of the edges between clusters guards against a
+    where any is; then the highest modularity.  Modularity alone would cut
+    a large part of a graph that falls apart to make its clusters' degrees
+    more equal: on seven separate blobs of 15 to 7,800 rows it chose, on two
+    seeds of three, a partition that cut the large blob along a link ratio
+    of 0.27-0.29 (ACC 0.70 and 0.80) over one whose clusters share no more
+    than 0.003 (ACC 1.00).  The share of the edges between clusters guards against a
     partition into a few large merged clusters and small clumps, whose pairs
     are also little linked for their degrees.
 

@@ -148,9 +148,10 @@ SHARED_ENTRIES = {
     (``log K - H(mean p)``) without that start; 0 turns it off.""",
     "cluster_init": """cluster_init : {"manifold"} or None, default="manifold"
     How clusters start.  "manifold": before training, up to 20,000
-    training rows (10,000 of sparse ones) are laid out in 10 dimensions by UMAP's objective on
-    their 15-nearest-neighbour graph and Gaussian mixtures are fitted there
-    (the N2D recipe, McConville et al. 2020); rows the mixture assigns with
+    training rows (10,000 of sparse ones) are laid out in 10 dimensions by
+    UMAP's objective on their 15-nearest-neighbour graph and Gaussian
+    mixtures are fitted there (the N2D recipe, McConville et al. 2020);
+    rows the mixture assigns with
     probability at least 0.9 anchor the cluster posterior during training
     (see ``init_weight``; documents, ``metric_ == "cosine"``, in the
     clusters to which spherical k-means started from the mixture's moves
