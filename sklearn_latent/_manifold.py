@@ -365,9 +365,9 @@ def best_partition(graph, partitions, n_clusters):
     more equal: on seven separate blobs of 15 to 7,800 rows it chose, on two
     seeds of three, a partition that cut the large blob along a link ratio
     of 0.27-0.29 (ACC 0.70 and 0.80) over one whose clusters share no more
-    than 0.003 (ACC 1.00).  The share of the edges between clusters guards against a
-    partition into a few large merged clusters and small clumps, whose pairs
-    are also little linked for their degrees.
+    than 0.003 (ACC 1.00).  The share of the edges between clusters guards
+    against a partition into a few large merged clusters and small clumps,
+    whose pairs are also little linked for their degrees.
 
     Parameters
     ----------
@@ -382,20 +382,21 @@ def best_partition(graph, partitions, n_clusters):
     -------
     index : int
     """
-    ratios, between, modularities = [], [], []
+    scores = []  # (largest link ratio, share of the edges between clusters, modularity)
     for labelled in partitions:
-        ratios.append(max_link_ratio(graph, labelled, n_clusters))
         links = _cluster_links(graph, labelled, n_clusters)
-        between.append(1.0 - np.trace(links) / links.sum())
-        modularities.append(modularity(graph, labelled, n_clusters))
-    any_separate = min(ratios) <= SEPARATE_LINK_RATIO
+        links /= links.sum()
+        inside = np.trace(links)
+        ratio = float(_link_ratios(links).max()) if n_clusters > 1 else 0.0
+        scores.append((ratio, 1.0 - inside, inside - np.sum(links.sum(axis=1) ** 2)))
+    any_separate = min(ratio for ratio, _, _ in scores) <= SEPARATE_LINK_RATIO
     quality = [
         (
-            ratio <= DISCONNECTED_LINK_RATIO and share <= DISCONNECTED_EDGE_SHARE,
+            ratio <= DISCONNECTED_LINK_RATIO and between <= DISCONNECTED_EDGE_SHARE,
             ratio <= SEPARATE_LINK_RATIO or not any_separate,
             value,
         )
-        for ratio, share, value in zip(ratios, between, modularities, strict=True)
+        for ratio, between, value in scores
     ]
     return max(range(len(partitions)), key=quality.__getitem__)
 
